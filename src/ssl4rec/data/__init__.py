@@ -1,0 +1,1 @@
+"""ssl4rec.data."""

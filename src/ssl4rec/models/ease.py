@@ -1,0 +1,78 @@
+"""EASE: embarrassingly shallow autoencoder (Steck, WWW 2019), closed form.
+
+B = I - P / diag(P) with P = (XᵀX + λI)⁻¹, so diag(B) = 0; scores = X B.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ssl4rec.config.base import Checks
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.models.base import ModelConfig, Recommender, histories_to_csr
+
+__all__ = ["EASE", "EASEConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EASEConfig(ModelConfig):
+    """Hyperparameters of EASE."""
+
+    l2_reg: float = 250.0
+    """λ, the L2 penalty on B (RecBole's default 250; tune on validation)."""
+
+    def validate(self, checks: Checks) -> None:
+        super().validate(checks)
+        checks.positive("l2_reg", self.l2_reg)
+
+
+class EASE(Recommender[EASEConfig]):
+    """Embarrassingly Shallow Autoencoder.
+
+    References:
+        Harald Steck. Embarrassingly Shallow Autoencoders for Sparse Data. WWW 2019.
+    """
+
+    name = "ease"
+    config_class = EASEConfig
+
+    def __init__(self, config: EASEConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.weights: torch.Tensor | None = None  # (num_items, num_items)
+
+    def fit(self, train: Interactions, *, valid: Interactions | None = None, **_: Any) -> EASE:
+        self._remember(train)
+        x = train.csr()
+        gram = (x.T @ x).toarray().astype(np.float64)  # (items, items)
+        gram[np.diag_indices_from(gram)] += self.config.l2_reg
+        p = np.linalg.inv(gram)
+        b = -p / np.diag(p)[None, :]  # column j divided by P_jj
+        b[np.diag_indices_from(b)] = 0.0
+        self.weights = torch.from_numpy(b.astype(np.float32))
+        return self
+
+    def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        self._check_fitted()
+        assert self.weights is not None
+        x = histories_to_csr(histories, self.num_items)
+        return torch.from_numpy(np.asarray(x @ self.weights.numpy(), dtype=np.float32))
+
+    def item_contributions(self, history: np.ndarray, item: int) -> np.ndarray:
+        """Weight each history item adds to ``item``'s score (for explanations)."""
+        assert self.weights is not None
+        return self.weights.numpy()[np.asarray(history, dtype=np.int64), item]
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        assert self.weights is not None
+        return {"weights": self.weights}
+
+    def load_extra_state(self, state: Mapping[str, torch.Tensor]) -> None:
+        self.weights = state["weights"].float()

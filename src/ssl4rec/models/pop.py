@@ -1,0 +1,48 @@
+"""Most-popular baseline: every user gets the items with the most training events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.models.base import ModelConfig, Recommender
+
+__all__ = ["Pop", "PopConfig"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PopConfig(ModelConfig):
+    """Pop has no hyperparameters beyond the shared ``seed``."""
+
+
+class Pop(Recommender[PopConfig]):
+    """Ranks items by their number of training events (ties by item index)."""
+
+    name = "pop"
+    config_class = PopConfig
+
+    def __init__(self, config: PopConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.counts: torch.Tensor | None = None
+
+    def fit(self, train: Interactions, *, valid: Interactions | None = None, **_: Any) -> Pop:
+        self._remember(train)
+        self.counts = torch.from_numpy(train.item_counts.astype(np.float32))
+        return self
+
+    def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        self._check_fitted()
+        assert self.counts is not None
+        return self.counts.unsqueeze(0).expand(len(histories), -1).clone()
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        assert self.counts is not None
+        return {"counts": self.counts}
+
+    def load_extra_state(self, state: Mapping[str, torch.Tensor]) -> None:
+        self.counts = state["counts"].float()
