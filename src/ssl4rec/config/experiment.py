@@ -1,0 +1,256 @@
+"""Experiment configuration: data + split + model + train + eval (+ tune).
+
+One YAML file describes one run; the CLI and the Python API build the same
+``ExperimentConfig``. Defaults live in the dataclasses; YAML holds overrides; CLI
+``--set section.field=value`` overrides YAML.
+
+Example::
+
+    data: {dataset: ml-100k}
+    split: {protocol: temporal_ratio}
+    model: {name: ease, l2_reg: 250.0}
+    tune: {l2_reg: [100.0, 250.0, 500.0]}
+    eval: {metrics: [recall@10, ndcg@10]}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ssl4rec.config.base import Checks, from_dict, to_dict
+from ssl4rec.config.yaml_io import apply_overrides, dump_yaml, load_yaml
+from ssl4rec.data.preprocess import PreprocessConfig
+from ssl4rec.errors import ConfigError
+
+__all__ = [
+    "DataConfig",
+    "EvalConfig",
+    "ExperimentConfig",
+    "SplitConfig",
+    "load_experiment",
+]
+
+DataFormat = Literal["auto", "movielens", "recbole", "amazon", "amazon-unisrec", "lastfm", "csv", "parquet"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    """Where the interactions come from and how they are cleaned."""
+
+    dataset: str | None = "ml-100k"
+    """A registered dataset name (``ssl4rec datasets list``); or null with ``path``."""
+    path: str | None = None
+    """A local file or folder; used instead of ``dataset`` when given."""
+    format: DataFormat = "auto"
+    """How to read ``path``; ``auto`` guesses from the file names."""
+    columns: dict[str, str] = field(default_factory=dict)
+    """For csv/parquet: ``user``, ``item``, ``rating``, ``timestamp`` -> column names."""
+    separator: str | None = None
+    """For csv: the field separator (default ``,``; ``\\t`` for .tsv)."""
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    """Cleaning steps applied after loading."""
+
+    def __post_init__(self) -> None:
+        c = Checks("DataConfig")
+        if self.dataset is None and self.path is None:
+            c.fail("dataset", "a dataset name, or path must be set", None)
+        unknown = set(self.columns) - {"user", "item", "rating", "timestamp"}
+        if unknown:
+            c.fail("columns", "keys among ['user', 'item', 'rating', 'timestamp']", sorted(unknown))
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitConfig:
+    """How events become train/valid/test (see ``ssl4rec.data.splits``)."""
+
+    protocol: Literal["loo", "temporal_ratio", "global_time", "random"] = "temporal_ratio"
+    """Split protocol."""
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    """Train/valid/test shares for ``temporal_ratio`` and ``random``."""
+    seed: int = 0
+    """Seed for ``random``."""
+    valid_start: int | None = None
+    """For ``global_time``: first timestamp of validation."""
+    test_start: int | None = None
+    """For ``global_time``: first timestamp of test."""
+
+    def __post_init__(self) -> None:
+        c = Checks("SplitConfig")
+        if len(self.ratios) != 3 or any(r < 0 for r in self.ratios):
+            c.fail("ratios", "three non-negative numbers", list(self.ratios))
+        elif abs(sum(self.ratios) - 1.0) > 1e-6:
+            c.fail("ratios", "numbers summing to 1", list(self.ratios))
+        if self.protocol == "global_time" and (self.valid_start is None or self.test_start is None):
+            c.fail("valid_start", "set (with test_start) for protocol 'global_time'", self.valid_start)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalConfig:
+    """What is measured on the test split."""
+
+    metrics: tuple[str, ...] = (
+        "recall@10",
+        "recall@20",
+        "ndcg@10",
+        "ndcg@20",
+        "hit@10",
+        "mrr@10",
+        "coverage@10",
+    )
+    """Metric names with cut-offs, e.g. ``ndcg@10`` (parsed at load time)."""
+    exclude_seen: bool = True
+    """Mask items from earlier splits before ranking."""
+    batch_size: int = 1024
+    """Users scored at once."""
+    sampled_negatives: int | None = None
+    """Rank against this many sampled negatives instead of all items (labelled)."""
+    seed: int = 0
+    """Seed for sampled negatives."""
+
+    def __post_init__(self) -> None:
+        c = Checks("EvalConfig")
+        c.positive("batch_size", self.batch_size)
+        c.positive("sampled_negatives", self.sampled_negatives)
+        c.raise_if_any()
+        from ssl4rec.evaluation.metrics import parse_metrics
+
+        parse_metrics(self.metrics)  # unknown metric -> ConfigError now, not after training
+
+
+def _train_config_class() -> type:
+    from ssl4rec.training.trainer import TrainConfig
+
+    return TrainConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExperimentConfig:
+    """One experiment: data, split, model (tagged by ``name``), training, evaluation."""
+
+    model_name: str
+    model: Any
+    """The model's config dataclass instance (class chosen by ``model_name``)."""
+    data: DataConfig = field(default_factory=DataConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    train: Any = None
+    """``TrainConfig`` (trainer settings); defaults when null."""
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    tune: dict[str, list[Any]] = field(default_factory=dict)
+    """Grid of model fields to choose on the validation split, e.g. ``{l2_reg: [100, 500]}``."""
+
+    def __post_init__(self) -> None:
+        if self.train is None:
+            object.__setattr__(self, "train", _train_config_class()())
+        from ssl4rec.registry import get_model_class
+
+        model_cls = get_model_class(self.model_name)
+        names = {f.name for f in dataclasses.fields(model_cls.config_class)}
+        bad = [k for k in self.tune if k not in names]
+        if bad:
+            raise ConfigError(
+                f"tune: unknown field {bad[0]!r} of {model_cls.config_class.__name__}; "
+                f"fields: {sorted(names)}"
+            )
+        for key, values in self.tune.items():
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"tune.{key} must be a non-empty list; got {values!r}")
+
+    # ----------------------------------------------------------------- conversion
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExperimentConfig:
+        """Build from plain data; reports every problem of every section at once."""
+        from ssl4rec.registry import get_model_class
+
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"experiment config must be a mapping; got {data!r}")
+        allowed = {"data", "split", "model", "train", "eval", "tune"}
+        problems: list[str] = []
+        for key in data:
+            if key not in allowed:
+                from ssl4rec.config.base import _suggest
+
+                problems.append(f"unknown section {key!r}{_suggest(str(key), allowed)}")
+        model_raw = dict(data.get("model") or {})
+        name = model_raw.pop("name", None)
+        if not isinstance(name, str):
+            problems.append("model.name is required (e.g. model: {name: ease})")
+        sections: dict[str, Any] = {}
+        try:
+            if isinstance(name, str):
+                sections["model"] = from_dict(
+                    get_model_class(name).config_class, model_raw, where="model"
+                )
+        except ConfigError as err:
+            problems.extend(getattr(err, "problems", [str(err)]))
+        specs = {
+            "data": DataConfig,
+            "split": SplitConfig,
+            "eval": EvalConfig,
+            "train": _train_config_class(),
+        }
+        for key, section_cls in specs.items():
+            if data.get(key) is None:
+                continue
+            try:
+                sections[key] = from_dict(section_cls, data[key], where=key)
+            except ConfigError as err:
+                problems.extend(getattr(err, "problems", [str(err)]))
+        tune = data.get("tune") or {}
+        if not isinstance(tune, Mapping):
+            problems.append(f"tune must be a mapping of field -> list of values; got {tune!r}")
+            tune = {}
+        if problems:
+            from ssl4rec.config.base import _error
+
+            raise _error(problems)
+        return cls(model_name=str(name).lower(), tune=dict(tune), **sections)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that ``from_dict`` turns back into an equal config."""
+        out: dict[str, Any] = {
+            "data": to_dict(self.data),
+            "split": to_dict(self.split),
+            "model": {"name": self.model_name, **to_dict(self.model)},
+            "train": to_dict(self.train),
+            "eval": to_dict(self.eval),
+        }
+        if self.tune:
+            out["tune"] = {k: list(v) for k, v in self.tune.items()}
+        return out
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        return dump_yaml(self.to_dict(), path)
+
+
+def load_experiment(
+    path: str | Path | None = None,
+    *,
+    overrides: Iterable[str] = (),
+    base: Mapping[str, Any] | None = None,
+) -> ExperimentConfig:
+    """Load an experiment: code defaults < ``base`` < YAML file < ``overrides``.
+
+    Raises:
+        ConfigError: naming the file, the section and the field.
+    """
+    data: dict[str, Any] = dict(base or {})
+    if path is not None:
+        loaded = load_yaml(path)
+        for key, value in loaded.items():
+            if isinstance(value, Mapping) and isinstance(data.get(key), Mapping):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+    data = apply_overrides(data, overrides)
+    try:
+        return ExperimentConfig.from_dict(data)
+    except ConfigError as err:
+        if path is None:
+            raise
+        raise ConfigError(f"{path}: {err}") from None

@@ -1,0 +1,210 @@
+"""Run one experiment end to end: load -> preprocess -> split -> (tune) -> fit -> evaluate.
+
+The CLI (``ssl4rec train``), the quickstart and the benchmark suites all go through
+``run_experiment``, so a YAML run and a Python run of the same config are one thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ssl4rec.config.experiment import DataConfig, ExperimentConfig, SplitConfig
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.data.preprocess import preprocess
+from ssl4rec.data.splits import Split, make_split
+from ssl4rec.errors import ConfigError
+
+__all__ = ["RunResult", "build_model", "load_data", "make_experiment_split", "run_experiment"]
+
+logger = logging.getLogger(__name__)
+
+
+def load_data(config: DataConfig, *, home: str | Path | None = None) -> Interactions:
+    """Load (and clean) the interactions a ``DataConfig`` names."""
+    from ssl4rec.data import sources
+    from ssl4rec.data.registry import load_dataset
+
+    if config.path is not None:
+        data = sources.load_path(
+            config.path,
+            format=config.format,
+            columns=config.columns,
+            separator=config.separator,
+        )
+    else:
+        assert config.dataset is not None
+        data = load_dataset(config.dataset, home=home)
+    return preprocess(data, config.preprocess)
+
+
+def make_experiment_split(data: Interactions, config: SplitConfig) -> Split:
+    """The split a ``SplitConfig`` describes."""
+    return make_split(
+        data,
+        config.protocol,
+        ratios=config.ratios,
+        seed=config.seed,
+        valid_start=config.valid_start,
+        test_start=config.test_start,
+    )
+
+
+def build_model(config: ExperimentConfig, **changes: Any) -> Any:
+    """A new, unfitted model from the experiment's model section (``changes`` override)."""
+    from ssl4rec.registry import get_model_class
+
+    model_cls = get_model_class(config.model_name)
+    model_config = dataclasses.replace(config.model, **changes) if changes else config.model
+    return model_cls(model_config)
+
+
+@dataclass
+class RunResult:
+    """What one experiment produced."""
+
+    config: ExperimentConfig
+    model: Any
+    split: Split
+    test: Any
+    """``EvalResult`` on the test part."""
+    valid: Any | None = None
+    """``EvalResult`` on the validation part (after tuning/fitting)."""
+    tuning: list[dict[str, Any]] = field(default_factory=list)
+    fit_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    run_dir: Path | None = None
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "model": self.config.model_name,
+            "dataset": self.config.data.dataset or self.config.data.path,
+            "protocol": self.config.split.protocol,
+            "eval_protocol": self.test.protocol,
+            "exclude_seen": self.test.exclude_seen,
+            "seed": getattr(self.config.model, "seed", None),
+            "test": self.test.metrics,
+            "valid": self.valid.metrics if self.valid is not None else None,
+            "tuning": self.tuning,
+            "fit_seconds": self.fit_seconds,
+            "eval_seconds": self.eval_seconds,
+            "train_summary": getattr(self.model, "train_summary", {}),
+        }
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    *,
+    out_dir: str | Path | None = None,
+    data: Interactions | None = None,
+    split: Split | None = None,
+    home: str | Path | None = None,
+) -> RunResult:
+    """Run the experiment; with ``out_dir``, save config, model and metrics.json there.
+
+    Args:
+        config: The experiment.
+        out_dir: Run folder (created); holds ``config.yaml``, ``model/`` and ``metrics.json``.
+        data: Already loaded interactions (skips loading and cleaning).
+        split: An already made split (skips splitting; wins over ``data``).
+        home: Dataset cache folder (default ``$SSL4REC_HOME``).
+    """
+    from ssl4rec.evaluation.evaluator import evaluate
+
+    if split is None:
+        if data is None:
+            data = load_data(config.data, home=home)
+        split = make_experiment_split(data, config.split)
+    logger.info("split ready: %s", split.summary())
+    train_config = config.train
+    run_dir = Path(out_dir) if out_dir is not None else None
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.to_yaml(run_dir / "config.yaml")
+        if getattr(train_config, "run_dir", None) is None and hasattr(train_config, "run_dir"):
+            train_config = dataclasses.replace(train_config, run_dir=str(run_dir / "train"))
+
+    tuning: list[dict[str, Any]] = []
+    best_changes: dict[str, Any] = {}
+    if config.tune:
+        best_changes, tuning = _grid_search(config, split, train_config)
+    model = build_model(config, **best_changes)
+    start = time.perf_counter()
+    model.fit(split.train, valid=split.valid, train_config=train_config)
+    fit_seconds = time.perf_counter() - start
+    metric_names = config.eval.metrics
+    kwargs: dict[str, Any] = {"metrics": metric_names, "exclude_seen": config.eval.exclude_seen}
+    kwargs["batch_size"] = config.eval.batch_size
+    if config.eval.sampled_negatives:
+        kwargs["sampled_negatives"] = config.eval.sampled_negatives
+        kwargs["seed"] = config.eval.seed
+    valid_result = evaluate(model, split, part="valid", **kwargs) if len(split.valid) else None
+    start = time.perf_counter()
+    test_result = evaluate(model, split, part="test", **kwargs)
+    eval_seconds = time.perf_counter() - start
+    result = RunResult(
+        config=config,
+        model=model,
+        split=split,
+        test=test_result,
+        valid=valid_result,
+        tuning=tuning,
+        fit_seconds=fit_seconds,
+        eval_seconds=eval_seconds,
+        run_dir=run_dir,
+    )
+    if run_dir is not None:
+        model.save(run_dir / "model")
+        _write_json(run_dir / "metrics.json", result.metrics())
+    return result
+
+
+def _grid_search(
+    config: ExperimentConfig, split: Split, train_config: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Pick the grid point with the best validation score (never looks at test)."""
+    import itertools
+
+    from ssl4rec.evaluation.evaluator import evaluate
+
+    monitor = getattr(train_config, "monitor", "ndcg@10")
+    keys = list(config.tune)
+    table: list[dict[str, Any]] = []
+    best: tuple[float, dict[str, Any]] | None = None
+    for values in itertools.product(*(config.tune[k] for k in keys)):
+        changes = dict(zip(keys, values, strict=True))
+        try:
+            model = build_model(config, **changes)
+        except ConfigError as err:
+            raise ConfigError(f"tune: {changes} is not a valid model config: {err}") from None
+        model.fit(split.train, valid=split.valid, train_config=dataclasses.replace(train_config, run_dir=None) if hasattr(train_config, "run_dir") else train_config)
+        score = evaluate(model, split, part="valid", metrics=[monitor]).metrics[monitor]
+        table.append({**changes, f"valid_{monitor}": score})
+        logger.info("tune trial: %s valid_%s=%.5f", changes, monitor, score)
+        if best is None or score > best[0]:
+            best = (score, changes)
+    assert best is not None
+    logger.info("tune best: %s", best[1])
+    return best[1], table
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_default), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
