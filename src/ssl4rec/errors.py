@@ -20,7 +20,14 @@ class Ssl4recError(Exception):
 
 
 class ConfigError(Ssl4recError, ValueError):
-    """A configuration value or key is invalid; the message names the field."""
+    """A configuration value or key is invalid; the message names the field.
+
+    ``problems`` lists each problem separately when several were found at once.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[str] = list(problems) if problems else [message]
 
 
 class DataError(Ssl4recError, ValueError):

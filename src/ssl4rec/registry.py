@@ -20,6 +20,15 @@ MODELS: dict[str, str] = {
     "pop": "ssl4rec.models.pop:Pop",
     "itemknn": "ssl4rec.models.item_knn:ItemKNN",
     "ease": "ssl4rec.models.ease:EASE",
+    "sasrec": "ssl4rec.models.sasrec:SASRec",
+    "bert4rec": "ssl4rec.models.bert4rec:BERT4Rec",
+    "cl4srec": "ssl4rec.models.cl4srec:CL4SRec",
+    "multvae": "ssl4rec.models.mult_vae:MultVAE",
+    "multdae": "ssl4rec.models.mult_dae:MultDAE",
+    "bpr": "ssl4rec.models.bpr:BPR",
+    "cdae": "ssl4rec.models.cdae:CDAE",
+    "recvae": "ssl4rec.models.recvae:RecVAE",
+    "cfgan": "ssl4rec.models.cfgan:CFGAN",
 }
 
 

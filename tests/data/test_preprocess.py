@@ -3,7 +3,14 @@ import polars as pl
 import pytest
 
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.data.preprocess import PreprocessConfig, dedupe, implicit, k_core, min_history, preprocess
+from ssl4rec.data.preprocess import (
+    PreprocessConfig,
+    dedupe,
+    implicit,
+    k_core,
+    min_history,
+    preprocess,
+)
 from ssl4rec.errors import ConfigError
 
 

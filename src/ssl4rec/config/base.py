@@ -31,7 +31,10 @@ T = TypeVar("T")
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if not close:  # abbreviations: "evaluation" -> "eval"
+        close = [c for c in choices if name.startswith(c) or c.startswith(name)][:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -101,7 +104,7 @@ def _convert(value: Any, tp: Any, where: str, problems: list[str]) -> Any:
         try:
             return from_dict(tp, value, where=where)
         except ConfigError as err:
-            problems.extend(err.problems)  # type: ignore[attr-defined]
+            problems.extend(err.problems)
             return None
     if tp is bool:
         if isinstance(value, bool):
@@ -181,7 +184,7 @@ def from_dict(cls: type[T], data: Mapping[str, Any], *, where: str | None = None
         if where is not None and where != cls.__name__:
             # re-anchor messages at the nesting path, e.g. "model.dropout"
             raise _error(
-                [p.replace(cls.__name__, where, 1) for p in err.problems]  # type: ignore[attr-defined]
+                [p.replace(cls.__name__, where, 1) for p in err.problems]
             ) from None
         raise
 
@@ -210,13 +213,11 @@ def replace(obj: T, **changes: Any) -> T:
 
 def _error(problems: list[str]) -> ConfigError:
     if len(problems) == 1:
-        err = ConfigError(problems[0])
-    else:
-        err = ConfigError(
-            f"{len(problems)} problems in configuration:\n" + "\n".join(f"  - {p}" for p in problems)
-        )
-    err.problems = problems  # type: ignore[attr-defined]
-    return err
+        return ConfigError(problems[0])
+    return ConfigError(
+        f"{len(problems)} problems in configuration:\n" + "\n".join(f"  - {p}" for p in problems),
+        problems,
+    )
 
 
 class Checks:

@@ -187,7 +187,7 @@ class ExperimentConfig:
                     get_model_class(name).config_class, model_raw, where="model"
                 )
         except ConfigError as err:
-            problems.extend(getattr(err, "problems", [str(err)]))
+            problems.extend(err.problems)
         specs = {
             "data": DataConfig,
             "split": SplitConfig,
@@ -200,7 +200,7 @@ class ExperimentConfig:
             try:
                 sections[key] = from_dict(section_cls, data[key], where=key)
             except ConfigError as err:
-                problems.extend(getattr(err, "problems", [str(err)]))
+                problems.extend(err.problems)
         tune = data.get("tune") or {}
         if not isinstance(tune, Mapping):
             problems.append(f"tune must be a mapping of field -> list of values; got {tune!r}")

@@ -1,1 +1,22 @@
-"""ssl4rec.evaluation."""
+"""Evaluation: metrics, ranking protocols, the evaluator, significance tests, tuning."""
+
+from __future__ import annotations
+
+from ssl4rec.evaluation.evaluator import evaluate, evaluate_interactions
+from ssl4rec.evaluation.metrics import METRICS, Metric, parse_metric, parse_metrics
+from ssl4rec.evaluation.results import EvalResult
+from ssl4rec.evaluation.significance import PairedTestResult, paired_test
+from ssl4rec.evaluation.tuning import grid_search
+
+__all__ = [
+    "METRICS",
+    "EvalResult",
+    "Metric",
+    "PairedTestResult",
+    "evaluate",
+    "evaluate_interactions",
+    "grid_search",
+    "paired_test",
+    "parse_metric",
+    "parse_metrics",
+]

@@ -111,10 +111,12 @@ class Metric:
 
     @property
     def info(self) -> MetricInfo:
+        """The registry entry of this metric's name."""
         return METRICS[self.name]
 
     @property
     def is_accuracy(self) -> bool:
+        """Whether the metric is computed from the hit matrix (vs. the lists)."""
         return self.info.kind == "accuracy"
 
 

@@ -14,11 +14,28 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ssl4rec.models.base import top_k
-
-__all__ = ["TruthLookup", "full_ranking", "sampled_ranking"]
+__all__ = ["TruthLookup", "full_ranking", "prepare_scores", "sampled_ranking"]
 
 logger = logging.getLogger(__name__)
+
+
+def prepare_scores(scores: torch.Tensor) -> torch.Tensor:
+    """A float32 copy of ``scores`` with NaN set to ``-inf`` (infinities kept).
+
+    ``-inf`` marks an item that must not be recommended: masked seen items and
+    NaN scores alike. (``models.base.top_k`` maps ``-inf`` to the lowest finite
+    float, which would make masked items look valid, so it is not used here.)
+    The copy also lets masking work in place without touching the model's tensor.
+    """
+    return torch.nan_to_num(scores.float(), nan=-torch.inf, posinf=torch.inf, neginf=-torch.inf)
+
+
+def _top_k(scores: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` item positions per row with ``-1`` for ``-inf`` slots, and their validity."""
+    k = min(k, scores.shape[1])
+    values, idx = torch.topk(scores, k, dim=1, sorted=True)  # (batch, k)
+    valid = (values > -torch.inf).cpu().numpy()
+    return idx.cpu().numpy().astype(np.int64), valid
 
 
 class TruthLookup:
@@ -29,6 +46,7 @@ class TruthLookup:
     """
 
     def __init__(self, truth: sp.csr_matrix) -> None:
+        """Index the non-zero pairs of ``truth`` ``(num_users, num_items)``."""
         mat = truth.tocsr()
         if not mat.has_canonical_format:
             mat = mat.copy()
@@ -72,15 +90,13 @@ class TruthLookup:
 def full_ranking(
     scores: torch.Tensor, users: np.ndarray, truth: TruthLookup, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` over all items of already-masked ``scores`` ``(batch, num_items)``.
+    """Top-``k`` over all items of prepared, masked ``scores`` ``(batch, num_items)``.
 
     Returns:
         ``hits`` bool ``(batch, k')`` and ``recs`` int64 ``(batch, k')`` with
         ``k' = min(k, num_items)``.
     """
-    values, idx = top_k(scores, k)  # NaN -> -inf inside
-    recs = idx.cpu().numpy().astype(np.int64)
-    valid = (values > -torch.inf).cpu().numpy()
+    recs, valid = _top_k(scores, k)
     recs[~valid] = -1
     hits = truth.contains(users, recs)
     return hits, recs
@@ -103,7 +119,7 @@ def sampled_ranking(
     keys come from ``rng`` row by row, so results do not depend on the batch size.
 
     Args:
-        scores: ``(batch, num_items)`` scores, already masked.
+        scores: ``(batch, num_items)`` prepared, masked scores.
         users: ``(batch,)`` user indices.
         truth: relevant items.
         k: cut-off.
@@ -132,12 +148,11 @@ def sampled_ranking(
         neg_items = np.where(neg_ok, neg, -1).astype(np.int64)
     cands = np.concatenate([pos_items, neg_items], axis=1)  # (batch, m + N)
     cand_t = torch.from_numpy(np.maximum(cands, 0)).to(scores.device)
-    cand_scores = torch.gather(scores, 1, cand_t).float()  # (batch, m + N)
+    cand_scores = torch.gather(scores, 1, cand_t)  # (batch, m + N)
     cand_scores[torch.from_numpy(cands < 0).to(scores.device)] = -torch.inf
-    values, idx = top_k(cand_scores, k)
-    idx_np = idx.cpu().numpy()
+    idx_np, valid = _top_k(cand_scores, k)
     recs = np.take_along_axis(cands, idx_np, axis=1)
-    valid = (values > -torch.inf).cpu().numpy() & (recs >= 0)
+    valid &= recs >= 0
     recs[~valid] = -1
     hits = truth.contains(users, recs)
     return hits, recs

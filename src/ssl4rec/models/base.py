@@ -241,6 +241,48 @@ class Recommender(ABC, Generic[C]):
     def load_extra_state(self, state: Mapping[str, torch.Tensor]) -> None:  # noqa: B027
         """Restore what ``extra_state`` returned."""
 
+    # ------------------------------------------------------------------ trainer hooks
+    # Used by ssl4rec.training.Trainer; closed-form models that override ``fit`` never
+    # see them. Defaults suit a single-optimizer model trained on user batches.
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One optimizer per phase name.
+
+        The default is one Adam over every parameter of ``modules()`` under the name
+        ``"model"``, with the config's ``learning_rate`` (default 1e-3) and
+        ``weight_decay`` (default 0). GANs return ``{"generator": ..., "discriminator":
+        ...}``; the trainer then calls ``training_step(batch, phase)`` with that name
+        and steps only that optimizer.
+        """
+        params = [p for m in self.modules().values() for p in m.parameters() if p.requires_grad]
+        lr = float(getattr(self.config, "learning_rate", 1e-3))
+        weight_decay = float(getattr(self.config, "weight_decay", 0.0))
+        return {"model": torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)}
+
+    def training_phases(self, epoch: int) -> Sequence[str]:
+        """Phases to run in epoch ``epoch`` (0-based), in order; each is one pass over
+        ``batches``. Empty (the default) means every optimizer once, in dict order.
+
+        RecVAE returns ``["encoder"] * 3 + ["decoder"]``; CFGAN its D and G steps.
+        """
+        return ()
+
+    def batches(self, train: Interactions, generator: torch.Generator) -> Iterable[Any]:
+        """One epoch of batches for ``training_step``.
+
+        The default yields int64 tensors of user indices (users with at least one
+        event), shuffled with ``generator`` (the only source of batch-order
+        randomness, so resumed runs replay it), ``batch_size`` from the config
+        (default 512). Tensors in a batch (also inside tuples and dicts) are moved
+        to the training device by the trainer.
+        """
+        batch_size = int(getattr(self.config, "batch_size", 512))
+        users = torch.from_numpy(train.active_users.astype(np.int64))
+        order = users[torch.randperm(len(users), generator=generator)]
+        yield from order.split(batch_size)
+
+    def on_epoch_start(self, epoch: int) -> None:  # noqa: B027 - optional hook
+        """Called before each epoch (0-based; also after a resume), e.g. for annealing."""
+
     # ------------------------------------------------------------------ fitting
     def fit(
         self,

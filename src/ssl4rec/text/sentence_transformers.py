@@ -120,7 +120,8 @@ class SentenceTransformerEncoder:
     def dim(self) -> int:
         """Length of the output vectors (loads the model on first use)."""
         st = self.sentence_transformer
-        dim = st.get_sentence_embedding_dimension()
+        getter = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+        dim = getter()
         if dim is None:  # pragma: no cover - every pooled model reports it
             raise ConfigError(f"model {self.model!r} does not report its embedding dimension")
         return int(dim)

@@ -1,1 +1,5 @@
-"""ssl4rec.training."""
+"""ssl4rec.training: the generic trainer, device resolution, seeds, run folders."""
+
+from ssl4rec.training.trainer import TrainConfig, Trainer, TrainingDivergedError
+
+__all__ = ["TrainConfig", "Trainer", "TrainingDivergedError"]

@@ -153,18 +153,19 @@ def read_delimited(
         poll_sep = "\t"
     first = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
     if not first.strip():
-        raise DataError(f"{path}, line 1: empty line where the first {'record' if names else 'header'} was expected")
+        raise DataError(
+            f"{path}, line 1: empty line where the first {'record' if names else 'header'} was expected"
+        )
     header = _split(first, poll_sep, quote_char)
     expected_names = list(names) if names is not None else header
     n_expected = len(expected_names)
-    if names is not None and len(header) == 1 and n_expected > 1 or (
-        names is None and len(header) == 1 and len(columns) > 1
-    ):
+    wanted = n_expected if names is not None else len(columns)
+    if len(header) == 1 and wanted > 1:
         guess = _guess_sep(first)
         looks = f"; the line looks {sep_name(guess)}-separated" if guess else ""
         raise DataError(
             f"{path}, line 1: found a single field using separator {sep_name(sep)}, "
-            f"expected {max(n_expected, len(columns))} fields ({', '.join(columns)}){looks}"
+            f"expected {wanted} fields ({', '.join(columns)}){looks}"
         )
     if names is None:
         missing = [c for c in columns if c not in header]
@@ -321,8 +322,11 @@ def split_year(title: str | None) -> tuple[str | None, int | None]:
         open_ = stripped.rfind("(")
         inside = stripped[open_ + 1 : -1].strip()
         year = inside[:4]
-        if open_ > 0 and len(year) == 4 and year.isdigit() and (
-            len(inside) == 4 or inside[4] in "-–"
+        if (
+            open_ > 0
+            and len(year) == 4
+            and year.isdigit()
+            and (len(inside) == 4 or inside[4] in "-–")
         ):
             return stripped[:open_].rstrip(), int(year)
     return stripped, None

@@ -36,7 +36,7 @@ _LIST_STR = pl.List(pl.Utf8)
 
 
 def _detect_version(path: Path) -> str:
-    """"2018" or "2023" from the field names of the first record."""
+    """ "2018" or "2023" from the field names of the first record."""
     text = read_text(check_file(path, what="Amazon reviews file"))
     first = next((line for line in text.splitlines() if line.strip()), "")
     if '"reviewerID"' in first:
@@ -178,7 +178,11 @@ def _unisrec_prefix(folder: Path) -> Path:
 def _read_index(path: Path, what: str) -> list[str]:
     """``raw_id<TAB>index`` lines -> raw ids by index (indices must be 0..n-1)."""
     frame = read_delimited(
-        path, sep="\t", names=["raw", "index"], columns={"raw": pl.Utf8, "index": pl.Int64}, what=what
+        path,
+        sep="\t",
+        names=["raw", "index"],
+        columns={"raw": pl.Utf8, "index": pl.Int64},
+        what=what,
     )
     index = frame.get_column("index").to_numpy()
     if not np.array_equal(np.sort(index), np.arange(len(index))):
@@ -192,7 +196,11 @@ def _read_inter(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
     frame = read_delimited(
         path,
         sep="\t",
-        columns={"user_id:token": pl.Utf8, "item_id_list:token_seq": pl.Utf8, "item_id:token": pl.Utf8},
+        columns={
+            "user_id:token": pl.Utf8,
+            "item_id_list:token_seq": pl.Utf8,
+            "item_id:token": pl.Utf8,
+        },
         what="UniSRec interaction file",
     )
     return (
@@ -348,4 +356,3 @@ def load_amazon_unisrec_split(folder: str | Path, *, name: str | None = None) ->
         test=data.select(np.flatnonzero(labels == 2)),
         protocol="loo",
     )
-

@@ -243,7 +243,12 @@ def _load_csv(folder: Path, name: str, *, top_tags: int = 10) -> Interactions:
     ratings = read_delimited(
         folder / "ratings.csv",
         sep=",",
-        columns={"userId": pl.Utf8, "movieId": pl.Utf8, "rating": pl.Float64, "timestamp": pl.Int64},
+        columns={
+            "userId": pl.Utf8,
+            "movieId": pl.Utf8,
+            "rating": pl.Float64,
+            "timestamp": pl.Int64,
+        },
         quote_char='"',
         what="MovieLens ratings file",
     )
@@ -350,7 +355,9 @@ def read_atomic(path: Path, *, what: str = "RecBole atomic file") -> pl.DataFram
     frame = read_delimited(
         path,
         sep="\t",
-        columns={raw: pl.Float64 if fields[raw.split(":")[0]] == "float" else pl.Utf8 for raw in header},
+        columns={
+            raw: pl.Float64 if fields[raw.split(":")[0]] == "float" else pl.Utf8 for raw in header
+        },
         what=what,
     )
     frame = frame.rename({raw: raw.split(":")[0] for raw in header})
@@ -385,14 +392,20 @@ def load_recbole_atomic(folder_or_prefix: str | Path, *, name: str | None = None
     inter = read_atomic(inter_path, what="RecBole interaction file")
     for col in ("user_id", "item_id"):
         if col not in inter.columns:
-            raise DataError(f"{inter_path}: column {col!r} not found; available columns: {inter.columns}")
+            raise DataError(
+                f"{inter_path}: column {col!r} not found; available columns: {inter.columns}"
+            )
     item_table = None
     item_path = Path(f"{prefix}.item")
     if item_path.is_file():
         items = read_atomic(item_path, what="RecBole item file")
         if "item_id" not in items.columns:
-            raise DataError(f"{item_path}: column 'item_id' not found; available columns: {items.columns}")
-        items = items.rename({k: v for k, v in _RECBOLE_RENAME.items() if k in items.columns and k != v})
+            raise DataError(
+                f"{item_path}: column 'item_id' not found; available columns: {items.columns}"
+            )
+        items = items.rename(
+            {k: v for k, v in _RECBOLE_RENAME.items() if k in items.columns and k != v}
+        )
         if "year" in items.columns:
             items = items.with_columns(pl.col("year").cast(pl.Int32, strict=False))
         item_table = items
@@ -401,7 +414,9 @@ def load_recbole_atomic(folder_or_prefix: str | Path, *, name: str | None = None
     if user_path.is_file():
         users = read_atomic(user_path, what="RecBole user file")
         if "user_id" not in users.columns:
-            raise DataError(f"{user_path}: column 'user_id' not found; available columns: {users.columns}")
+            raise DataError(
+                f"{user_path}: column 'user_id' not found; available columns: {users.columns}"
+            )
         if "age" in users.columns:
             users = users.with_columns(pl.col("age").cast(pl.Int32, strict=False))
         user_table = users

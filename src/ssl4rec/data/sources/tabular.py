@@ -130,9 +130,10 @@ def load_tabular(
                     f"available: {item_table.columns}"
                 )
             item_table = item_table.with_columns(
-                pl.col(col).cast(pl.Utf8).str.split(list_sep).list.eval(
-                    pl.element().filter(pl.element() != "")
-                )
+                pl.col(col)
+                .cast(pl.Utf8)
+                .str.split(list_sep)
+                .list.eval(pl.element().filter(pl.element() != ""))
             )
     logger.info("tabular events from %s: %d rows", path, events.height)
     return Interactions.from_frame(

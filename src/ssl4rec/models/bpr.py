@@ -1,0 +1,180 @@
+"""BPR-MF: matrix factorisation trained with Bayesian personalised ranking (Rendle et al. 2009)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ssl4rec.config.base import Checks
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.models.base import ModelConfig, Recommender
+from ssl4rec.models.nn.init import seeded
+from ssl4rec.models.nn.losses import bpr_loss
+
+__all__ = ["BPR", "BPRConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BPRConfig(ModelConfig):
+    """Hyperparameters of BPR-MF."""
+
+    embedding_dim: int = 64
+    """Factors per user and item; > 0."""
+    num_negatives: int = 1
+    """Sampled unobserved items per observed (user, item) pair; > 0."""
+    epochs: int = 200
+    """Passes over the observed pairs (the trainer early-stops on validation)."""
+    batch_size: int = 2048
+    """Observed pairs per batch."""
+    learning_rate: float = 1e-3
+    """Adam step size."""
+    weight_decay: float = 0.0
+    """L2 penalty on the embeddings used in each batch (added to the loss)."""
+
+    def validate(self, checks: Checks) -> None:
+        super().validate(checks)
+        checks.positive("embedding_dim", self.embedding_dim)
+        checks.positive("num_negatives", self.num_negatives)
+        checks.positive("epochs", self.epochs)
+        checks.positive("batch_size", self.batch_size)
+        checks.positive("learning_rate", self.learning_rate)
+        checks.non_negative("weight_decay", self.weight_decay)
+
+
+class _MF(nn.Module):
+    """User and item factor tables; a score is their dot product."""
+
+    def __init__(self, num_users: int, num_items: int, dim: int) -> None:
+        super().__init__()
+        self.user = nn.Embedding(num_users, dim)
+        self.item = nn.Embedding(num_items, dim)
+        nn.init.xavier_normal_(self.user.weight)
+        nn.init.xavier_normal_(self.item.weight)
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """users ``(b,)``, items ``(b,)`` or ``(b, n)`` -> scores of the same shape as items."""
+        u = self.user(users)  # (b, d)
+        v = self.item(items)  # (b, d) or (b, n, d)
+        if v.dim() == 3:
+            return torch.einsum("bd,bnd->bn", u, v)
+        return (u * v).sum(dim=-1)
+
+
+class BPR(Recommender[BPRConfig]):
+    """Matrix factorisation with the BPR pairwise loss and uniform negative sampling.
+
+    A new user (``score_history``) is folded in as the mean of their items' factors,
+    a cheap approximation; known users use their learned factors.
+
+    References:
+        Steffen Rendle, Christoph Freudenthaler, Zeno Gantner, Lars Schmidt-Thieme.
+        BPR: Bayesian Personalized Ranking from Implicit Feedback. UAI 2009.
+    """
+
+    name = "bpr"
+    config_class = BPRConfig
+
+    def __init__(self, config: BPRConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.net: _MF | None = None
+
+    def build(self, data: Interactions) -> None:
+        with seeded(self.config.seed):
+            self.net = _MF(data.num_users, data.num_items, self.config.embedding_dim)
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"net": self.net} if self.net is not None else {}
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        # the L2 term is in the loss, on the rows of this batch only
+        assert self.net is not None
+        return {"model": torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)}
+
+    def batches(self, train: Interactions, generator: torch.Generator) -> Iterator[Any]:
+        """Shuffled observed pairs with ``num_negatives`` unobserved items each.
+
+        Yields:
+            ``(users (b,), positives (b,), negatives (b, num_negatives))`` int64 tensors.
+        """
+        csr = train.csr()
+        num_items = csr.shape[1]
+        users = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
+        items = csr.indices.astype(np.int64)
+        keys = torch.from_numpy(users * num_items + items)  # sorted: CSR is row-major, sorted
+        users_t, items_t = torch.from_numpy(users), torch.from_numpy(items)
+        order = torch.randperm(len(users_t), generator=generator)
+        for idx in order.split(self.config.batch_size):
+            u, pos = users_t[idx], items_t[idx]
+            neg = _sample_negatives(u, keys, num_items, self.config.num_negatives, generator)
+            yield u, pos, neg
+
+    def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
+        assert self.net is not None
+        users, pos, neg = batch
+        pos_scores = self.net(users, pos)  # (b,)
+        neg_scores = self.net(users, neg)  # (b, num_negatives)
+        rank = bpr_loss(pos_scores, neg_scores)
+        loss = rank
+        if self.config.weight_decay > 0:
+            reg = (
+                self.net.user(users).pow(2).sum()
+                + self.net.item(pos).pow(2).sum()
+                + self.net.item(neg).pow(2).sum()
+            ) / len(users)
+            loss = loss + self.config.weight_decay * reg
+        return {"loss": loss, "bpr": rank.detach()}
+
+    # ------------------------------------------------------------------ scoring
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        self._check_fitted()
+        assert self.net is not None
+        weight = self.net.user.weight
+        u = torch.as_tensor(np.asarray(users, dtype=np.int64), device=weight.device)
+        with torch.no_grad():
+            return self.net.user(u) @ self.net.item.weight.T  # (n, num_items)
+
+    def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        self._check_fitted()
+        assert self.net is not None
+        items = self.net.item.weight.detach()  # (num_items, d)
+        vectors = torch.zeros((len(histories), items.shape[1]), device=items.device)
+        for row, hist in enumerate(histories):
+            if len(hist):
+                idx = torch.as_tensor(np.unique(hist).astype(np.int64), device=items.device)
+                vectors[row] = items[idx].mean(dim=0)
+        return vectors @ items.T
+
+
+def _sample_negatives(
+    users: torch.Tensor,
+    positive_keys: torch.Tensor,
+    num_items: int,
+    num_negatives: int,
+    generator: torch.Generator,
+    max_rounds: int = 20,
+) -> torch.Tensor:
+    """Uniform items per user that are not among the user's positives (``(b, n)``).
+
+    Collisions are redrawn up to ``max_rounds`` times; users who consumed almost every
+    item may keep a positive after that (rare, and harmless for the loss).
+    """
+    shape = (len(users), num_negatives)
+    neg = torch.randint(num_items, shape, generator=generator)
+    base = users.unsqueeze(1) * num_items  # (b, 1)
+    for _ in range(max_rounds):
+        keys = base + neg
+        pos = torch.searchsorted(positive_keys, keys).clamp(max=len(positive_keys) - 1)
+        clash = positive_keys[pos] == keys
+        count = int(clash.sum())
+        if count == 0:
+            break
+        neg[clash] = torch.randint(num_items, (count,), generator=generator)
+    return neg

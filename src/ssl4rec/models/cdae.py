@@ -1,0 +1,125 @@
+"""CDAE: collaborative denoising autoencoder with a user node (Wu et al., WSDM 2016)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ssl4rec.config.base import Checks
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.models.base import ModelConfig
+from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
+from ssl4rec.models.nn.init import seeded
+from ssl4rec.models.nn.mlp import ACTIVATIONS, activation
+
+__all__ = ["CDAE", "CDAEConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CDAEConfig(ModelConfig):
+    """Hyperparameters of CDAE."""
+
+    embedding_dim: int = 64
+    """Hidden units, also the size of the user node; > 0."""
+    dropout: float = 0.5
+    """Drop-out corruption of the input vector (kept entries scaled by 1/(1-q)); in [0, 1)."""
+    hidden_activation: str = "sigmoid"
+    """Activation of the hidden layer: tanh, sigmoid, relu or identity."""
+    output_activation: str = "sigmoid"
+    """``"sigmoid"`` (with the logistic loss) or ``"identity"`` (with the squared loss)."""
+    loss: str = "bce"
+    """``"bce"`` (logistic) or ``"mse"`` (squared) reconstruction loss over all items."""
+    epochs: int = 200
+    """Training epochs (the trainer early-stops on validation)."""
+    batch_size: int = 256
+    """Users per batch."""
+    learning_rate: float = 1e-3
+    """Adam step size."""
+    weight_decay: float = 0.0
+    """Adam L2 penalty on all weights and user nodes."""
+
+    def validate(self, checks: Checks) -> None:
+        super().validate(checks)
+        checks.positive("embedding_dim", self.embedding_dim)
+        checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        checks.one_of("hidden_activation", self.hidden_activation, ACTIVATIONS)
+        checks.one_of("output_activation", self.output_activation, ("sigmoid", "identity"))
+        checks.one_of("loss", self.loss, ("bce", "mse"))
+        if self.loss == "bce" and self.output_activation != "sigmoid":
+            checks.fail("loss", "'mse' when output_activation is 'identity'", self.loss)
+        checks.positive("epochs", self.epochs)
+        checks.positive("batch_size", self.batch_size)
+        checks.positive("learning_rate", self.learning_rate)
+        checks.non_negative("weight_decay", self.weight_decay)
+
+
+class _CDAENet(nn.Module):
+    """h = act(W ỹ_u + V_u + b); output logits = W' h + b'."""
+
+    def __init__(self, num_users: int, num_items: int, config: CDAEConfig) -> None:
+        super().__init__()
+        self.drop = nn.Dropout(config.dropout)
+        self.user_node = nn.Embedding(num_users, config.embedding_dim)
+        nn.init.zeros_(self.user_node.weight)
+        self.encoder = nn.Linear(num_items, config.embedding_dim)
+        self.decoder = nn.Linear(config.embedding_dim, num_items)
+        self.act = activation(config.hidden_activation)
+
+    def forward(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
+        """Rows ``(batch, num_items)``, users ``(batch,)`` or None -> logits ``(batch, num_items)``.
+
+        Without users (fold-in of a new user) the user node is zero, its initial value.
+        """
+        h = self.encoder(self.drop(x))  # (batch, embedding_dim)
+        if users is not None:
+            h = h + self.user_node(users)
+        return self.decoder(self.act(h))
+
+
+class CDAE(AutoencoderRecommender[CDAEConfig]):
+    """Collaborative Denoising Auto-Encoder.
+
+    A one-hidden-layer denoising autoencoder over the user's item vector, with a
+    learned per-user input node. Known users are scored with their node; a new user
+    (``score_history``) with a zero node, so no retraining is needed.
+
+    References:
+        Yao Wu, Christopher DuBois, Alice X. Zheng, Martin Ester. Collaborative
+        Denoising Auto-Encoders for Top-N Recommender Systems. WSDM 2016.
+    """
+
+    name = "cdae"
+    config_class = CDAEConfig
+
+    def __init__(self, config: CDAEConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.net: _CDAENet | None = None
+
+    def build(self, data: Interactions) -> None:
+        with seeded(self.config.seed):
+            self.net = _CDAENet(data.num_users, data.num_items, self.config)
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"net": self.net} if self.net is not None else {}
+
+    def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
+        assert self.net is not None
+        users, x = batch  # (b,), (b, num_items)
+        logits = self.net(x, users)
+        if self.config.loss == "bce":
+            loss = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
+        else:
+            loss = (logits - x).pow(2).sum(1).mean()
+        return {"loss": loss}
+
+    def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
+        # sigmoid is monotone: ranking on logits avoids ties from saturation
+        assert self.net is not None
+        return self.net(x, users)

@@ -1,0 +1,107 @@
+"""Mult-DAE: denoising autoencoder with a multinomial likelihood (Liang et al., WWW 2018)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ssl4rec.config.base import Checks
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.models.base import ModelConfig
+from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
+from ssl4rec.models.nn.init import seeded
+from ssl4rec.models.nn.losses import multinomial_nll
+from ssl4rec.models.nn.mlp import ACTIVATIONS, MLP
+
+__all__ = ["MultDAE", "MultDAEConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultDAEConfig(ModelConfig):
+    """Hyperparameters of Mult-DAE ([I -> 600 -> 200 -> 600 -> I] by default)."""
+
+    hidden_dims: tuple[int, ...] = (600,)
+    """Encoder hidden widths (the decoder mirrors them); each > 0; may be empty."""
+    embedding_dim: int = 200
+    """Width of the bottleneck code; > 0."""
+    dropout: float = 0.5
+    """Input dropout on the normalised user vector (the corruption); in [0, 1)."""
+    activation: str = "tanh"
+    """Activation after every layer but the output: tanh, sigmoid, relu or identity."""
+    epochs: int = 200
+    """Training epochs (the trainer early-stops on validation)."""
+    batch_size: int = 500
+    """Users per batch."""
+    learning_rate: float = 1e-3
+    """Adam step size."""
+    weight_decay: float = 0.0
+    """Adam L2 penalty (the paper's λ on the weights)."""
+
+    def validate(self, checks: Checks) -> None:
+        super().validate(checks)
+        checks.all_positive("hidden_dims", self.hidden_dims)
+        checks.positive("embedding_dim", self.embedding_dim)
+        checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        checks.one_of("activation", self.activation, ACTIVATIONS)
+        checks.positive("epochs", self.epochs)
+        checks.positive("batch_size", self.batch_size)
+        checks.positive("learning_rate", self.learning_rate)
+        checks.non_negative("weight_decay", self.weight_decay)
+
+
+class _MultDAENet(nn.Module):
+    """Dropout-corrupted, L2-normalised user vector -> code -> item logits."""
+
+    def __init__(self, num_items: int, config: MultDAEConfig) -> None:
+        super().__init__()
+        dims = [num_items, *config.hidden_dims, config.embedding_dim]
+        self.drop = nn.Dropout(config.dropout)
+        # the code layer is activated too (unlike the VAE's mean/variance head)
+        self.encoder = MLP(dims, act=config.activation, last_act=config.activation)
+        self.decoder = MLP(list(reversed(dims)), act=config.activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Rows ``(batch, num_items)`` -> logits ``(batch, num_items)``."""
+        return self.decoder(self.encoder(self.drop(F.normalize(x, dim=1))))
+
+
+class MultDAE(AutoencoderRecommender[MultDAEConfig]):
+    """Denoising autoencoder for collaborative filtering (Mult-DAE).
+
+    Loss: multinomial log-likelihood of the user's items given a dropout-corrupted
+    input. A new user is scored by passing their item vector through the network.
+
+    References:
+        Dawen Liang, Rahul G. Krishnan, Matthew D. Hoffman, Tony Jebara. Variational
+        Autoencoders for Collaborative Filtering. WWW 2018.
+    """
+
+    name = "multdae"
+    config_class = MultDAEConfig
+
+    def __init__(self, config: MultDAEConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.net: _MultDAENet | None = None
+
+    def build(self, data: Interactions) -> None:
+        with seeded(self.config.seed):
+            self.net = _MultDAENet(data.num_items, self.config)
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"net": self.net} if self.net is not None else {}
+
+    def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
+        assert self.net is not None
+        _, x = batch  # (users (b,), rows (b, num_items))
+        return {"loss": multinomial_nll(self.net(x), x)}
+
+    def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
+        assert self.net is not None
+        return self.net(x)

@@ -1,0 +1,138 @@
+"""Mult-VAE: variational autoencoder with a multinomial likelihood (Liang et al., WWW 2018)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ssl4rec.config.base import Checks
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.models.base import ModelConfig
+from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
+from ssl4rec.models.nn.init import seeded
+from ssl4rec.models.nn.losses import gaussian_kl, multinomial_nll
+from ssl4rec.models.nn.mlp import ACTIVATIONS, MLP
+
+__all__ = ["MultVAE", "MultVAEConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultVAEConfig(ModelConfig):
+    """Hyperparameters of Mult-VAE (defaults from the paper, [I -> 600 -> 200 -> 600 -> I])."""
+
+    hidden_dims: tuple[int, ...] = (600,)
+    """Encoder hidden widths (the decoder mirrors them); each > 0."""
+    embedding_dim: int = 200
+    """Latent dimension of z; > 0."""
+    dropout: float = 0.5
+    """Input dropout on the normalised user vector (the corruption); in [0, 1)."""
+    activation: str = "tanh"
+    """Hidden activation: tanh, sigmoid, relu or identity."""
+    anneal_cap: float = 0.2
+    """Largest KL weight β; in [0, 1]."""
+    total_anneal_steps: int = 200_000
+    """Optimizer steps over which β grows linearly from 0 to ``anneal_cap``; 0 = cap at once."""
+    epochs: int = 200
+    """Training epochs (the trainer early-stops on validation)."""
+    batch_size: int = 500
+    """Users per batch."""
+    learning_rate: float = 1e-3
+    """Adam step size."""
+    weight_decay: float = 0.0
+    """Adam L2 penalty."""
+
+    def validate(self, checks: Checks) -> None:
+        super().validate(checks)
+        checks.all_positive("hidden_dims", self.hidden_dims)
+        checks.positive("embedding_dim", self.embedding_dim)
+        checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        checks.one_of("activation", self.activation, ACTIVATIONS)
+        checks.in_range("anneal_cap", self.anneal_cap, 0.0, 1.0)
+        checks.non_negative("total_anneal_steps", self.total_anneal_steps)
+        checks.positive("epochs", self.epochs)
+        checks.positive("batch_size", self.batch_size)
+        checks.positive("learning_rate", self.learning_rate)
+        checks.non_negative("weight_decay", self.weight_decay)
+
+
+class _MultVAENet(nn.Module):
+    """Encoder q(z|x) and decoder p(x|z) over normalised binary user vectors."""
+
+    def __init__(self, num_items: int, config: MultVAEConfig) -> None:
+        super().__init__()
+        dims = [num_items, *config.hidden_dims]
+        act = config.activation
+        self.latent_dim = config.embedding_dim
+        self.drop = nn.Dropout(config.dropout)
+        self.encoder = MLP([*dims, 2 * config.embedding_dim], act=act)  # -> (mu, logvar)
+        self.decoder = MLP([config.embedding_dim, *reversed(dims)], act=act)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Rows ``(batch, num_items)`` -> logits ``(batch, num_items)``, mu, logvar ``(batch, d)``.
+
+        In training mode z is sampled with the reparameterisation trick; in eval mode
+        z = mu.
+        """
+        h = self.drop(F.normalize(x, dim=1))
+        stats = self.encoder(h)  # (batch, 2 d)
+        mu, logvar = stats[:, : self.latent_dim], stats[:, self.latent_dim :]
+        if self.training:
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        else:
+            z = mu
+        return self.decoder(z), mu, logvar
+
+
+class MultVAE(AutoencoderRecommender[MultVAEConfig]):
+    """Variational autoencoder for collaborative filtering (Mult-VAE^PR).
+
+    Loss: multinomial log-likelihood of the user's items plus β·KL, with β annealed
+    linearly to ``anneal_cap``. A new user is scored by encoding their item vector.
+
+    References:
+        Dawen Liang, Rahul G. Krishnan, Matthew D. Hoffman, Tony Jebara. Variational
+        Autoencoders for Collaborative Filtering. WWW 2018.
+    """
+
+    name = "multvae"
+    config_class = MultVAEConfig
+
+    def __init__(self, config: MultVAEConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.net: _MultVAENet | None = None
+
+    def build(self, data: Interactions) -> None:
+        with seeded(self.config.seed):
+            self.net = _MultVAENet(data.num_items, self.config)
+        self._count_steps(data)
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"net": self.net} if self.net is not None else {}
+
+    def kl_weight(self) -> float:
+        """β at the current optimizer step."""
+        cfg = self.config
+        if cfg.total_anneal_steps == 0:
+            return cfg.anneal_cap
+        return min(cfg.anneal_cap, self._step / cfg.total_anneal_steps)
+
+    def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
+        assert self.net is not None
+        _, x = batch  # (users (b,), rows (b, num_items))
+        logits, mu, logvar = self.net(x)
+        nll = multinomial_nll(logits, x)
+        kl = gaussian_kl(mu, logvar)
+        beta = self.kl_weight()
+        self._step += 1
+        return {"loss": nll + beta * kl, "nll": nll.detach(), "kl": kl.detach()}
+
+    def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
+        assert self.net is not None
+        return self.net(x)[0]

@@ -1,0 +1,132 @@
+"""Item representations for sequential models: ID embedding, text adaptor, or both.
+
+``item_repr`` selects how an item index becomes a vector:
+
+- ``"id"``: a learned ID embedding (transductive: needs training events).
+- ``"id+text"``: ID embedding + MoE adaptor(text vector), in the spirit of UniSRec.
+- ``"text"``: MoE adaptor(text vector) only, fully inductive: an item never seen in
+  training is represented as well as any other item with text.
+
+Items without training events have no learned ID vector; their ID part is zero
+(``trained`` buffer), so in ``"id+text"`` mode they fall back to their text.
+
+References:
+    Hou et al. Towards Universal Sequence Representation Learning for Recommender
+    Systems (UniSRec). KDD 2022.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import torch
+from torch import nn
+
+__all__ = ["ITEM_REPRS", "ItemEncoder", "ItemRepr", "MoEAdaptor"]
+
+logger = logging.getLogger(__name__)
+
+ItemRepr = Literal["id", "id+text", "text"]
+ITEM_REPRS: tuple[str, ...] = ("id", "id+text", "text")
+
+
+class MoEAdaptor(nn.Module):
+    """Mixture of parametric-whitening experts: ``Σ_e g_e(x) · (x − b_e) W_e``.
+
+    Args:
+        text_dim: input text-vector width ``t``.
+        dim: output width ``d``.
+        num_experts: experts ``E``; the gate is a softmax over ``x W_g``.
+        dropout: dropout on the text vectors.
+    """
+
+    def __init__(self, text_dim: int, dim: int, num_experts: int, dropout: float) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(num_experts, text_dim))  # (E, t)
+        self.weight = nn.Parameter(torch.empty(num_experts, text_dim, dim))  # (E, t, d)
+        self.gate = nn.Linear(text_dim, num_experts, bias=False)
+        self.dropout = nn.Dropout(dropout)
+        nn.init.normal_(self.weight, std=0.02)
+        nn.init.zeros_(self.gate.weight)  # equal gates at the start
+
+    def forward(self, text: torch.Tensor) -> torch.Tensor:
+        """``(n, t)`` text vectors -> ``(n, d)`` item vectors."""
+        x = self.dropout(text)
+        gates = torch.softmax(self.gate(x), dim=-1)  # (n, E)
+        experts = torch.einsum("nt,etd->ned", x, self.weight)  # (n, E, d)
+        shift = torch.einsum("et,etd->ed", self.bias, self.weight)  # (E, d)
+        experts = experts - shift[None]  # (n, E, d): (x - b_e) W_e without an (n, E, t) copy
+        return (gates.unsqueeze(-1) * experts).sum(dim=1)  # (n, d)
+
+
+class ItemEncoder(nn.Module):
+    """Vectors of item tokens: 0 = padding, ``1..n`` = items, ``n + 1`` = ``[MASK]``.
+
+    Args:
+        num_items: catalog size ``n``.
+        dim: vector width ``d``.
+        mode: ``"id"``, ``"id+text"`` or ``"text"``.
+        text: ``(n, t)`` float text vectors (required unless ``mode == "id"``); kept
+            as a buffer, so saved weights carry them and loading needs no encoder.
+        trained: bool ``(n,)``, items with training events (default: all).
+        num_experts: experts of the MoE adaptor.
+        adaptor_dropout: dropout on text vectors inside the adaptor.
+    """
+
+    def __init__(
+        self,
+        num_items: int,
+        dim: int,
+        mode: str,
+        *,
+        text: torch.Tensor | None = None,
+        trained: torch.Tensor | None = None,
+        num_experts: int = 8,
+        adaptor_dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if mode not in ITEM_REPRS:
+            raise ValueError(f"ItemEncoder.mode must be one of {list(ITEM_REPRS)}; got {mode!r}")
+        self.num_items = num_items
+        self.mode = mode
+        self.ids: nn.Embedding | None = None
+        self.adaptor: MoEAdaptor | None = None
+        if mode in ("id", "id+text"):
+            self.ids = nn.Embedding(num_items, dim)
+            nn.init.normal_(self.ids.weight, std=0.02)
+        if mode in ("id+text", "text"):
+            if text is None or text.ndim != 2 or text.shape[0] != num_items:
+                shape = None if text is None else tuple(text.shape)
+                raise ValueError(
+                    f"ItemEncoder: mode {mode!r} needs text vectors ({num_items}, t); got {shape}"
+                )
+            self.register_buffer("text", text.float().contiguous())
+            self.adaptor = MoEAdaptor(text.shape[1], dim, num_experts, adaptor_dropout)
+        if trained is None:
+            trained = torch.ones(num_items, dtype=torch.bool)
+        self.register_buffer("trained", trained.bool().clone())
+        self.mask_token = nn.Parameter(torch.randn(dim) * 0.02)
+
+    def table(self) -> torch.Tensor:
+        """Vectors of all items, ``(n, d)`` (row i is item index i)."""
+        out: torch.Tensor | None = None
+        if self.ids is not None:
+            out = self.ids.weight * self.trained.unsqueeze(-1)  # (n, d): untrained -> 0
+        if self.adaptor is not None:
+            text = self.adaptor(self.text)  # (n, d)
+            out = text if out is None else out + text
+        assert out is not None
+        return out
+
+    def embed(self, tokens: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """Token vectors ``(B, L, d)`` for int64 tokens ``(B, L)``.
+
+        Args:
+            tokens: 0 padding, ``1..n`` items, ``n + 1`` mask.
+            table: ``self.table()`` if already computed in this step.
+        """
+        table = self.table() if table is None else table
+        pad = table.new_zeros(1, table.shape[1])  # (1, d)
+        full = torch.cat([pad, table, self.mask_token[None]], dim=0)  # (n + 2, d)
+        return full[tokens]  # (B, L, d)

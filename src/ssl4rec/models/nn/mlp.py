@@ -1,0 +1,66 @@
+"""A plain multi-layer perceptron block shared by the autoencoders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["ACTIVATIONS", "MLP", "activation"]
+
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
+
+
+def activation(name: str) -> nn.Module:
+    """The activation module for a config name in ``ACTIVATIONS``."""
+    table: dict[str, type[nn.Module]] = {
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "relu": nn.ReLU,
+        "identity": nn.Identity,
+    }
+    if name not in table:
+        raise ValueError(f"activation must be one of {list(ACTIVATIONS)}; got {name!r}")
+    return table[name]()
+
+
+class MLP(nn.Module):
+    """Linear layers ``dims[0] -> dims[1] -> ... -> dims[-1]`` with an activation between.
+
+    Args:
+        dims: Layer widths, input first; at least two.
+        act: Activation after every hidden layer (see ``ACTIVATIONS``).
+        last_act: Activation after the output layer too (default none).
+        dropout: Dropout before every linear layer after the first.
+        xavier: Xavier-normal weights and N(0, 0.001) biases (Liang et al.'s init).
+    """
+
+    def __init__(
+        self,
+        dims: Sequence[int],
+        *,
+        act: str = "tanh",
+        last_act: str = "identity",
+        dropout: float = 0.0,
+        xavier: bool = True,
+    ) -> None:
+        super().__init__()
+        if len(dims) < 2:
+            raise ValueError(f"MLP needs at least two widths; got {list(dims)}")
+        layers: list[nn.Module] = []
+        for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+            if i > 0 and dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            linear = nn.Linear(d_in, d_out)
+            if xavier:
+                nn.init.xavier_normal_(linear.weight)
+                nn.init.normal_(linear.bias, std=0.001)
+            layers.append(linear)
+            is_last = i == len(dims) - 2
+            layers.append(activation(last_act if is_last else act))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, dims[0])`` -> ``(batch, dims[-1])``."""
+        return self.layers(x)

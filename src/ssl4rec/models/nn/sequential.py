@@ -1,0 +1,327 @@
+"""Shared base of the Transformer sequential recommenders (SASRec, BERT4Rec, CL4SRec).
+
+It owns what the three models have in common: the config fields of the encoder and of
+the item representation (ID, ID + text adaptor, text only), text vectors from a
+precomputed array or an ``ItemTextEncoder``, training windows over whole sequences
+(a loss at every position, not one sample per prefix), scoring of arbitrary
+histories, and attention-based explanations. Each model file adds its objective.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ssl4rec.config.base import Checks
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.errors import DataError
+from ssl4rec.models.base import ModelConfig, Recommender
+from ssl4rec.models.nn.init import seeded
+from ssl4rec.models.nn.item_encoder import ITEM_REPRS, ItemEncoder, ItemRepr
+from ssl4rec.models.nn.transformer import TransformerEncoder, left_pad
+
+__all__ = ["SequenceNet", "SequentialConfig", "SequentialRecommender", "sequence_windows"]
+
+logger = logging.getLogger(__name__)
+
+C = TypeVar("C", bound="SequentialConfig")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SequentialConfig(ModelConfig):
+    """Fields shared by the Transformer sequential models."""
+
+    max_seq_len: int = 50
+    """Window length L: the most recent L items of a history are used."""
+    hidden_dim: int = 64
+    """Width d of item vectors and hidden states."""
+    num_layers: int = 2
+    """Transformer blocks."""
+    num_heads: int = 2
+    """Attention heads per block (must divide hidden_dim)."""
+    ff_dim: int = 256
+    """Hidden width of the feed-forward layers."""
+    dropout: float = 0.2
+    """Dropout on inputs, attention weights and residual branches, in [0, 1)."""
+    epochs: int = 200
+    """Epoch limit (early stopping on validation usually ends sooner)."""
+    batch_size: int = 128
+    """Sequence windows per training step."""
+    learning_rate: float = 1e-3
+    """Adam learning rate."""
+    weight_decay: float = 0.0
+    """Adam L2 penalty."""
+    item_repr: ItemRepr = "id"
+    """``id``, ``id+text`` (ID + MoE adaptor of text vectors) or ``text`` (inductive)."""
+    text_encoder: str = "all-MiniLM-L6-v2"
+    """Sentence-transformers model (name or local path) for item text."""
+    text_template: str | None = None
+    """Item-text template name or format string; null = the ``default`` template."""
+    text_cache_dir: str | None = None
+    """Embedding cache root; null = ``$SSL4REC_HOME/embeddings`` or the user cache."""
+    num_experts: int = 8
+    """Experts of the MoE text adaptor."""
+    adaptor_dropout: float = 0.1
+    """Dropout on text vectors inside the adaptor, in [0, 1)."""
+
+    def validate(self, checks: Checks) -> None:
+        super().validate(checks)
+        if self.max_seq_len < 2:
+            checks.fail("max_seq_len", "≥ 2", self.max_seq_len)
+        for name in ("hidden_dim", "num_layers", "num_heads", "ff_dim", "epochs", "batch_size"):
+            checks.positive(name, getattr(self, name))
+        checks.positive("learning_rate", self.learning_rate)
+        checks.non_negative("weight_decay", self.weight_decay)
+        checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        checks.in_range("adaptor_dropout", self.adaptor_dropout, 0.0, 1.0, high_open=True)
+        checks.positive("num_experts", self.num_experts)
+        checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
+        if self.num_heads > 0:
+            checks.divides("num_heads", self.num_heads, "hidden_dim", self.hidden_dim)
+
+
+class SequenceNet(nn.Module):
+    """Item encoder + Transformer: tokens ``(B, L)`` -> hidden states ``(B, L, d)``."""
+
+    def __init__(self, items: ItemEncoder, encoder: TransformerEncoder) -> None:
+        super().__init__()
+        self.items = items
+        self.encoder = encoder
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        table: torch.Tensor | None = None,
+        *,
+        return_attention: bool = False,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Hidden states ``(B, L, d)`` (and per-block attention if asked)."""
+        vectors = self.items.embed(tokens, table)  # (B, L, d)
+        return self.encoder(vectors, tokens, return_attention=return_attention)
+
+
+def sequence_windows(sequences: Sequence[np.ndarray], length: int, step: int) -> list[np.ndarray]:
+    """Cut each sequence into windows of at most ``length`` items, from the end back.
+
+    Window ends are ``n, n - step, n - 2 step, ...``; each window holds up to
+    ``length`` items before its end. With ``step = length - 1`` consecutive windows
+    share one item, so every next-item pair occurs once (SASRec); with
+    ``step = length`` they are disjoint (BERT4Rec). Windows shorter than 2 are dropped.
+
+    Returns:
+        int64 arrays, oldest first within each window.
+    """
+    out: list[np.ndarray] = []
+    for seq in sequences:
+        end = len(seq)
+        while end >= 2:
+            out.append(np.asarray(seq[max(0, end - length) : end], dtype=np.int64))
+            if end <= length:
+                break
+            end -= step
+    return out
+
+
+class SequentialRecommender(Recommender[C]):
+    """Base of Transformer recommenders that score an ordered history.
+
+    Args:
+        config: the model config (or keyword arguments for it).
+        item_text: precomputed ``(num_items, t)`` item text vectors, row i for item
+            index i (used when ``item_repr`` is not ``"id"``).
+        text_encoder: an ``ItemTextEncoder`` used instead of the config's
+            ``text_encoder`` name when ``item_text`` is not given.
+    """
+
+    is_sequential = True
+    causal: ClassVar[bool] = True
+    """Causal attention (next-item models) or bidirectional (cloze models)."""
+    append_mask: ClassVar[bool] = False
+    """Append a ``[MASK]`` token to scored histories and read its hidden state."""
+
+    def __init__(
+        self,
+        config: C | None = None,
+        *,
+        item_text: np.ndarray | torch.Tensor | None = None,
+        text_encoder: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(config, **kwargs)
+        self.item_text = item_text
+        self.text_encoder = text_encoder
+        self.net: SequenceNet | None = None
+        self._restored_text_shape: tuple[int, int] | None = None
+        self._windows_cache: tuple[int, int, list[np.ndarray]] | None = None
+
+    # ------------------------------------------------------------------ building
+    def build(self, data: Interactions) -> None:
+        cfg = self.config
+        n = data.num_items
+        text = self._text_vectors(data) if cfg.item_repr != "id" else None
+        trained = torch.from_numpy(data.item_counts > 0) if len(data) else None
+        with seeded(cfg.seed):
+            items = ItemEncoder(
+                n,
+                cfg.hidden_dim,
+                cfg.item_repr,
+                text=text,
+                trained=trained,
+                num_experts=cfg.num_experts,
+                adaptor_dropout=cfg.adaptor_dropout,
+            )
+            encoder = TransformerEncoder(
+                cfg.hidden_dim,
+                cfg.num_layers,
+                cfg.num_heads,
+                cfg.ff_dim,
+                cfg.max_seq_len,
+                cfg.dropout,
+                causal=self.causal,
+            )
+            self.net = SequenceNet(items, encoder)
+        self.build_heads()
+        self._windows_cache = None
+
+    def build_heads(self) -> None:  # noqa: B027 - optional hook
+        """Create model-specific modules after ``self.net`` (inside no seed context)."""
+
+    def _text_vectors(self, data: Interactions) -> torch.Tensor:
+        """``(num_items, t)`` text vectors: given, restored from a save, or encoded."""
+        n = data.num_items
+        if self.item_text is not None:
+            arr = torch.as_tensor(np.asarray(self.item_text, dtype=np.float32))
+            if arr.ndim != 2 or arr.shape[0] != n:
+                raise DataError(
+                    f"{type(self).__name__}: item_text must have shape ({n}, d); "
+                    f"got {tuple(arr.shape)}"
+                )
+            return arr
+        if self._restored_text_shape is not None:  # load(): the buffer is filled from weights
+            return torch.zeros(self._restored_text_shape)
+        encoder = self.text_encoder
+        if encoder is None:
+            from ssl4rec.text.sentence_transformers import SentenceTransformerEncoder
+
+            encoder = SentenceTransformerEncoder(self.config.text_encoder)
+        from ssl4rec.text.cache import item_embeddings
+
+        vectors = item_embeddings(
+            data, encoder, template=self.config.text_template, cache_dir=self.config.text_cache_dir
+        )
+        logger.info("item text vectors ready: encoder=%s shape=%s", encoder.name, vectors.shape)
+        return torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+
+    def _restore(self, directory: Path) -> None:
+        from safetensors import safe_open
+
+        path = Path(directory) / "weights.safetensors"
+        if self.config.item_repr != "id" and self.item_text is None and path.is_file():
+            with safe_open(str(path), framework="pt") as f:
+                if "net.items.text" in f.keys():  # noqa: SIM118 - safe_open has no __contains__
+                    shape = f.get_slice("net.items.text").get_shape()
+                    self._restored_text_shape = (int(shape[0]), int(shape[1]))
+        super()._restore(directory)
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"net": self.net} if self.net is not None else {}
+
+    @property
+    def device(self) -> torch.device:
+        assert self.net is not None
+        return self.net.items.mask_token.device
+
+    @property
+    def mask_token(self) -> int:
+        """Token id of ``[MASK]`` (items are ``1..num_items``)."""
+        assert self.net is not None
+        return self.net.items.num_items + 1
+
+    # ------------------------------------------------------------------ training helpers
+    def windows(self, train: Interactions, length: int, step: int) -> list[np.ndarray]:
+        """Training windows of ``train``'s user sequences (cached per data object)."""
+        key = (id(train), length)
+        if self._windows_cache is None or self._windows_cache[:2] != key:
+            wins = sequence_windows(train.sequences(), length, step)
+            self._windows_cache = (key[0], key[1], wins)
+            logger.info("training windows: users=%d windows=%d", train.num_users, len(wins))
+        return self._windows_cache[2]
+
+    def item_logits(self, hidden: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Logits ``(N, n)`` of hidden states ``(N, d)``; items without training
+        events are not candidates during training (most negative logit)."""
+        logits = hidden @ table.T  # (N, n)
+        assert self.net is not None
+        untrained = ~self.net.items.trained
+        if bool(untrained.any()):
+            logits = logits.masked_fill(untrained[None], torch.finfo(logits.dtype).min)
+        return logits
+
+    def next_item_loss(
+        self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor
+    ) -> torch.Tensor:
+        """Mean cross-entropy over all items at every position with a target.
+
+        Args:
+            hidden: ``(B, L, d)`` hidden states.
+            targets: int64 ``(B, L)`` target tokens (0 = no target at that position).
+            table: ``(n, d)`` item vectors.
+        """
+        keep = targets > 0  # (B, L)
+        logits = self.item_logits(hidden[keep], table)  # (N, n)
+        return nn.functional.cross_entropy(logits, targets[keep] - 1)
+
+    # ------------------------------------------------------------------ scoring
+    def _tokens(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        append = self.mask_token if self.append_mask else None
+        return left_pad(histories, self.config.max_seq_len, append=append)
+
+    def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        """Scores ``(len(histories), num_items)`` from the last position's hidden state.
+
+        Histories longer than ``max_seq_len`` keep their most recent items; empty
+        or short ones are left-padded and still give finite scores.
+        """
+        self._check_fitted()
+        assert self.net is not None
+        out = []
+        with torch.no_grad():
+            table = self.net.items.table()  # (n, d)
+            for start in range(0, len(histories), 1024):
+                tokens = self._tokens(histories[start : start + 1024]).to(self.device)
+                hidden, _ = self.net(tokens, table)  # (B, L, d)
+                out.append((hidden[:, -1] @ table.T).float().cpu())  # (B, n)
+        if not out:
+            return torch.zeros(0, self.num_items)
+        return torch.cat(out)
+
+    def item_contributions(self, history: np.ndarray, item: int) -> np.ndarray:
+        """Attention of the last position over the history (last block, mean of heads).
+
+        The weights do not depend on ``item`` (kept for the explanation interface):
+        they say which history positions the model read to form the query that
+        scores every item.
+
+        Returns:
+            float array ``(len(history),)``; positions cut off by ``max_seq_len`` get 0.
+        """
+        self._check_fitted()
+        assert self.net is not None
+        history = np.asarray(history, dtype=np.int64)
+        tokens = self._tokens([history]).to(self.device)  # (1, L)
+        with torch.no_grad():
+            _, attention = self.net(tokens, return_attention=True)
+        weights = attention[-1][0, :, -1, :].mean(dim=0).cpu().numpy()  # (L,)
+        length = self.config.max_seq_len - int(self.append_mask)
+        kept = min(len(history), length)
+        out = np.zeros(len(history), dtype=np.float64)
+        if kept:
+            out[len(history) - kept :] = weights[length - kept : length]
+        return out

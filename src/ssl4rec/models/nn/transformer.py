@@ -1,0 +1,200 @@
+"""Transformer blocks for sequential recommenders (SASRec, BERT4Rec, CL4SRec).
+
+Sequences are **left-padded**: the most recent item is always at the last position
+``L - 1`` and padding (token 0) fills the front. Position embeddings are indexed
+from the left of the padded window, so "the last position" always carries the same
+position embedding, whatever the history length.
+
+Attention masks use the most negative finite float instead of ``-inf``: a query row
+whose keys are all masked (an empty history, or the padding rows at the front under
+a causal mask) then gets uniform weights over padding instead of NaN, so scores stay
+finite. Such rows never feed a loss and an empty history's scores are still finite.
+
+References:
+    Kang & McAuley. Self-Attentive Sequential Recommendation. ICDM 2018.
+    Sun et al. BERT4Rec. CIKM 2019.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["SelfAttention", "TransformerBlock", "TransformerEncoder", "left_pad"]
+
+logger = logging.getLogger(__name__)
+
+
+def left_pad(
+    sequences: Sequence[np.ndarray | Sequence[int]],
+    length: int,
+    *,
+    offset: int = 1,
+    append: int | None = None,
+) -> torch.Tensor:
+    """Token matrix from item-index sequences: most recent ``length`` tokens, left-padded.
+
+    Args:
+        sequences: item indices per row, oldest first (any length, may be empty).
+        length: window length ``L``.
+        offset: added to every item index (token 0 is padding, so items start at 1).
+        append: a token appended to every row after truncation to ``L - 1`` (the
+            BERT4Rec ``[MASK]`` used for next-item prediction); ``None`` appends none.
+
+    Returns:
+        int64 tensor ``(len(sequences), L)``; 0 marks padding.
+    """
+    out = np.zeros((len(sequences), length), dtype=np.int64)  # (n, L)
+    room = length - (append is not None)
+    for row, seq in enumerate(sequences):
+        seq = np.asarray(seq, dtype=np.int64)[-room:] if room > 0 else np.zeros(0, np.int64)
+        end = length - (append is not None)
+        if len(seq):
+            out[row, end - len(seq) : end] = seq + offset
+        if append is not None:
+            out[row, -1] = append
+    return torch.from_numpy(out)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention that can return its attention weights.
+
+    Args:
+        dim: model width ``d`` (divisible by ``num_heads``).
+        num_heads: attention heads ``h``.
+        dropout: dropout on the attention weights.
+    """
+
+    def __init__(self, dim: int, num_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(
+        self, x: torch.Tensor, allowed: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attend.
+
+        Args:
+            x: ``(B, L, d)`` inputs.
+            allowed: bool ``(B, L, L)``; ``allowed[b, i, j]`` lets query i see key j.
+
+        Returns:
+            ``(B, L, d)`` outputs and ``(B, h, L, L)`` attention weights (rows sum to 1).
+        """
+        b, length, dim = x.shape
+        h = self.num_heads
+        q, k, v = self.qkv(x).chunk(3, dim=-1)  # 3 × (B, L, d)
+        q = q.view(b, length, h, dim // h).transpose(1, 2)  # (B, h, L, d/h)
+        k = k.view(b, length, h, dim // h).transpose(1, 2)  # (B, h, L, d/h)
+        v = v.view(b, length, h, dim // h).transpose(1, 2)  # (B, h, L, d/h)
+        logits = q @ k.transpose(-2, -1) / math.sqrt(dim // h)  # (B, h, L, L)
+        # finite fill: a fully masked row becomes uniform, never NaN
+        logits = logits.masked_fill(~allowed[:, None], torch.finfo(logits.dtype).min)
+        weights = torch.softmax(logits, dim=-1)  # (B, h, L, L)
+        y = self.dropout(weights) @ v  # (B, h, L, d/h)
+        y = y.transpose(1, 2).reshape(b, length, dim)  # (B, L, d)
+        return self.out(y), weights
+
+
+class TransformerBlock(nn.Module):
+    """Pre-LayerNorm block: ``x + attn(LN(x))``, then ``x + FFN(LN(x))``."""
+
+    def __init__(self, dim: int, num_heads: int, ff_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = SelfAttention(dim, num_heads, dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.ff = nn.Sequential(
+            nn.Linear(dim, ff_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff_dim, dim)
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(
+        self, x: torch.Tensor, allowed: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, L, d)`` -> ``(B, L, d)`` and the ``(B, h, L, L)`` attention weights."""
+        y, weights = self.attn(self.norm1(x), allowed)
+        x = x + self.dropout(y)
+        x = x + self.dropout(self.ff(self.norm2(x)))
+        return x, weights
+
+
+class TransformerEncoder(nn.Module):
+    """Position embeddings + a stack of Transformer blocks over item vectors.
+
+    Args:
+        dim: model width ``d``.
+        num_layers: number of blocks.
+        num_heads: attention heads per block.
+        ff_dim: hidden width of the feed-forward layers.
+        max_len: window length ``L`` (number of position embeddings).
+        dropout: dropout on inputs, attention weights and residual branches.
+        causal: position i only sees positions ≤ i (SASRec); else bidirectional.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_layers: int,
+        num_heads: int,
+        ff_dim: int,
+        max_len: int,
+        dropout: float,
+        *,
+        causal: bool,
+    ) -> None:
+        super().__init__()
+        self.causal = causal
+        self.positions = nn.Embedding(max_len, dim)
+        self.input_norm = nn.LayerNorm(dim)
+        self.dropout = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(dim, num_heads, ff_dim, dropout) for _ in range(num_layers)
+        )
+        self.final_norm = nn.LayerNorm(dim)
+        nn.init.normal_(self.positions.weight, std=0.02)
+
+    def attention_mask(self, tokens: torch.Tensor) -> torch.Tensor:
+        """bool ``(B, L, L)``: keys that are not padding (and not in the future if causal)."""
+        length = tokens.shape[1]
+        allowed = (tokens != 0)[:, None, :].expand(-1, length, -1)  # (B, L, L)
+        if self.causal:
+            future = torch.ones(length, length, dtype=torch.bool, device=tokens.device).triu(1)
+            allowed = allowed & ~future  # (B, L, L)
+        return allowed
+
+    def forward(
+        self, item_vectors: torch.Tensor, tokens: torch.Tensor, *, return_attention: bool = False
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Encode a batch of sequences.
+
+        Args:
+            item_vectors: ``(B, L, d)`` input vectors of the tokens.
+            tokens: int64 ``(B, L)``; 0 marks padding.
+            return_attention: also return each block's ``(B, h, L, L)`` weights.
+
+        Returns:
+            ``(B, L, d)`` hidden states (finite at padding positions, which callers
+            ignore) and the list of attention weights (empty unless requested).
+        """
+        length = tokens.shape[1]
+        pos = self.positions.weight[-length:]  # (L, d): right-aligned positions
+        x = self.dropout(self.input_norm(item_vectors + pos[None]))  # (B, L, d)
+        keep = (tokens != 0).unsqueeze(-1).to(x.dtype)  # (B, L, 1)
+        x = x * keep
+        allowed = self.attention_mask(tokens)
+        attention: list[torch.Tensor] = []
+        for block in self.blocks:
+            x, weights = block(x, allowed)
+            x = x * keep
+            if return_attention:
+                attention.append(weights)
+        return self.final_norm(x), attention

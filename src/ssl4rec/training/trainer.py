@@ -1,0 +1,442 @@
+"""One generic training loop for every neural model.
+
+The loop asks the model for its optimizers (one per *phase*), the phases of each
+epoch and one epoch of batches; it runs ``training_step`` per batch and phase, checks
+the loss is finite, validates with the evaluator, early-stops on a monitored metric,
+and keeps best/last checkpoints in a run folder so that an interrupted run resumes
+to exactly the weights an uninterrupted run reaches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ssl4rec.config.base import Checks, to_dict
+from ssl4rec.config.yaml_io import dump_yaml
+from ssl4rec.errors import ConfigError, Ssl4recError
+from ssl4rec.logging import progress
+from ssl4rec.training.checkpoint import (
+    RunFolder,
+    check_fingerprint,
+    load_model_tensors,
+    model_tensors,
+    optimizer_from_flat,
+    optimizer_to_flat,
+    run_fingerprint,
+)
+from ssl4rec.training.device import resolve_device
+from ssl4rec.training.seed import capture_rng, isolated_rng, restore_rng
+
+if TYPE_CHECKING:
+    from ssl4rec.data.interactions import Interactions
+    from ssl4rec.models.base import Recommender
+
+__all__ = ["TrainConfig", "Trainer", "TrainingDivergedError"]
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingDivergedError(Ssl4recError, FloatingPointError):
+    """A loss became NaN or infinite; the best checkpoint so far is kept."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Settings of the training loop (model hyperparameters live in the model config)."""
+
+    max_epochs: int | None = None
+    """Epoch limit; ``None`` uses the model config's ``epochs``."""
+    time_budget_s: float | None = None
+    """Stop after the epoch that crosses this many seconds; ``None`` = no limit."""
+    patience: int | None = 10
+    """Validations without improvement before stopping; ``None`` = never stop early."""
+    monitor: str = "ndcg@10"
+    """Validation metric for early stopping and the best checkpoint (higher is better)."""
+    eval_every: int = 1
+    """Validate every this many epochs (and after the last one)."""
+    num_threads: int | None = None
+    """torch CPU threads during training; ``None`` leaves the current setting."""
+    device: str = "auto"
+    """``"auto"``, ``"cpu"`` or ``"cuda"``; auto = SSL4REC_DEVICE env, else cuda if available."""
+    run_dir: str | None = None
+    """Folder for config, log.jsonl, checkpoints and curves.png; ``None`` = no files."""
+    checkpoint: bool = True
+    """Write best/last checkpoints into ``run_dir``."""
+    resume: bool = False
+    """Continue from ``run_dir``'s last checkpoint (refused if the run differs)."""
+    progress: bool | None = None
+    """Progress bar; ``None`` = on when stderr is a terminal."""
+    grad_clip: float | None = None
+    """Clip the global gradient norm per step to this value; ``None`` = off."""
+    seed: int | None = None
+    """Seed of batch order, dropout and sampling; ``None`` uses the model config's seed."""
+    eval_batch_size: int = 1024
+    """Users scored at once during validation."""
+
+    def __post_init__(self) -> None:
+        checks = Checks(type(self).__name__)
+        checks.positive("max_epochs", self.max_epochs)
+        checks.positive("time_budget_s", self.time_budget_s)
+        checks.positive("patience", self.patience)
+        checks.positive("eval_every", self.eval_every)
+        checks.positive("num_threads", self.num_threads)
+        checks.positive("grad_clip", self.grad_clip)
+        checks.positive("eval_batch_size", self.eval_batch_size)
+        if self.seed is not None:
+            checks.non_negative("seed", self.seed)
+        base = self.device.split(":", 1)[0]
+        if base not in ("auto", "cpu", "cuda") or (base == "auto" and ":" in self.device):
+            checks.fail("device", "one of ['auto', 'cpu', 'cuda']", self.device)
+        if "@" not in self.monitor:
+            checks.fail("monitor", "a metric at a cut-off such as 'ndcg@10'", self.monitor)
+        if self.resume and self.run_dir is None:
+            checks.fail("run_dir", "set when resume is true", self.run_dir)
+        checks.raise_if_any()
+
+
+@dataclass
+class _State:
+    """Everything about a run's progress that a resume restores."""
+
+    epoch: int = 0  # epochs finished
+    best_metric: float | None = None
+    best_epoch: int = 0
+    bad_evals: int = 0
+    seconds: float = 0.0
+    time_to_best_s: float = 0.0
+    records: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+class Trainer:
+    """Fits a ``Recommender`` through its hooks (see ``models/base.py``).
+
+    Example:
+        >>> Trainer(TrainConfig(max_epochs=20, run_dir="runs/vae")).fit(model, train, valid=valid)
+    """
+
+    def __init__(self, config: TrainConfig | None = None, *, callbacks: Sequence[Any] = ()) -> None:
+        self.config = config or TrainConfig()
+        self.callbacks = list(callbacks)
+
+    # ------------------------------------------------------------------ public
+    def fit(
+        self,
+        model: Recommender[Any],
+        train: Interactions,
+        *,
+        valid: Interactions | None = None,
+    ) -> dict[str, Any]:
+        """Train ``model`` (already built) on ``train``; early-stop on ``valid``.
+
+        Returns:
+            Summary: ``best_epoch``, ``best_metric``, ``epochs_run``, ``seconds``,
+            ``seconds_per_epoch``, ``time_to_best_s``, ``stopped_reason``, ``device``.
+
+        Raises:
+            TrainingDivergedError: a NaN or infinite loss (the best weights are restored
+                into the model and the best checkpoint file is left untouched).
+            ConfigError: a resume whose run folder belongs to a different run.
+        """
+        cfg = self.config
+        device = resolve_device(cfg.device)
+        max_epochs = cfg.max_epochs or int(getattr(model.config, "epochs", 1))
+        seed = cfg.seed if cfg.seed is not None else int(model.config.seed)
+        modules = model.modules()
+        if not modules:
+            raise ConfigError(f"{type(model).__name__} has no trainable modules to fit")
+        for module in modules.values():
+            module.to(device)
+        optimizers = model.configure_optimizers()
+        if not optimizers:
+            raise ConfigError(f"{type(model).__name__}.configure_optimizers() returned none")
+        settings = {"seed": seed, "grad_clip": cfg.grad_clip, "monitor": cfg.monitor}
+        fingerprint = run_fingerprint(model, train, settings)
+        run = RunFolder(cfg.run_dir) if cfg.run_dir is not None else None
+        seen = train.csr() if valid is not None else None
+
+        with _threads(cfg.num_threads), isolated_rng(seed, device) as generator:
+            state = _State()
+            best = model_tensors(model)  # in memory, so restoring needs no files
+            if cfg.resume:
+                assert run is not None
+                state, best = self._resume(run, model, optimizers, generator, device, fingerprint)
+            elif run is not None:
+                run.write_text("config.yaml", self._config_yaml(model, fingerprint))
+                run.write_log([])
+            reason = "max_epochs"
+            if state.epoch >= max_epochs:
+                reason = "already_done"
+            if _should_stop_early(state, cfg):
+                reason = "patience"
+                max_epochs = state.epoch
+            while state.epoch < max_epochs:
+                epoch = state.epoch  # 0-based index of the epoch now running
+                start = time.perf_counter()
+                try:
+                    losses = self._run_epoch(model, train, optimizers, generator, device, epoch)
+                except TrainingDivergedError:
+                    load_model_tensors(model, best)
+                    for module in modules.values():
+                        module.eval()
+                    raise
+                train_s = time.perf_counter() - start
+                record: dict[str, Any] = {"epoch": epoch + 1, "losses": losses}
+                validate = valid is not None and (
+                    (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == max_epochs
+                )
+                improved = valid is None
+                if validate:
+                    assert valid is not None
+                    eval_start = time.perf_counter()
+                    value = self._validate(model, valid, seen)
+                    record[cfg.monitor] = value
+                    record["eval_seconds"] = round(time.perf_counter() - eval_start, 4)
+                    improved = state.best_metric is None or value > state.best_metric
+                    state.bad_evals = 0 if improved else state.bad_evals + 1
+                state.epoch += 1
+                state.seconds += time.perf_counter() - start
+                record["train_seconds"] = round(train_s, 4)
+                record["seconds"] = round(state.seconds, 4)
+                if improved:
+                    state.best_epoch = state.epoch
+                    state.best_metric = record.get(cfg.monitor, state.best_metric)
+                    state.time_to_best_s = state.seconds
+                    best = model_tensors(model)
+                state.records.append(record)
+                self._log_epoch(record)
+                if run is not None:
+                    self._write_epoch(run, model, optimizers, generator, device, state, best,
+                                      improved, fingerprint)
+                for callback in self.callbacks:
+                    hook = getattr(callback, "on_epoch_end", None)
+                    if hook is not None:
+                        hook(model, record)
+                if _should_stop_early(state, cfg):
+                    reason = "patience"
+                    break
+                if cfg.time_budget_s is not None and state.seconds >= cfg.time_budget_s:
+                    reason = "time_budget"
+                    break
+            if valid is not None:
+                load_model_tensors(model, best)
+            for module in modules.values():
+                module.eval()
+        summary = {
+            "best_epoch": state.best_epoch,
+            "best_metric": state.best_metric,
+            "monitor": cfg.monitor if valid is not None else None,
+            "epochs_run": state.epoch,
+            "seconds": round(state.seconds, 4),
+            "seconds_per_epoch": round(state.seconds / max(state.epoch, 1), 4),
+            "time_to_best_s": round(state.time_to_best_s, 4),
+            "stopped_reason": reason,
+            "device": str(device),
+        }
+        logger.info(
+            "training done: "
+            + " ".join(f"{k}={_fmt(v)}" for k, v in summary.items() if v is not None)
+        )
+        if run is not None:
+            run.write_json("metrics.json", summary)
+            run.write_curves(state.records, cfg.monitor)
+        return summary
+
+    # ------------------------------------------------------------------ epoch
+    def _run_epoch(
+        self,
+        model: Recommender[Any],
+        train: Interactions,
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        generator: torch.Generator,
+        device: torch.device,
+        epoch: int,
+    ) -> dict[str, float]:
+        """One epoch: each phase is one pass over ``model.batches``; returns mean losses."""
+        model.on_epoch_start(epoch)
+        modules = model.modules()
+        for module in modules.values():
+            module.train()
+        phases = list(model.training_phases(epoch) or optimizers)
+        totals: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for phase in phases:
+            if phase not in optimizers:
+                raise ConfigError(
+                    f"{type(model).__name__}.training_phases returned {phase!r}; "
+                    f"optimizers are {sorted(optimizers)}"
+                )
+            optimizer = optimizers[phase]
+            params = [p for g in optimizer.param_groups for p in g["params"]]
+            prefix = "" if len(optimizers) == 1 else f"{phase}."
+            postfix: dict[str, object] = {}
+            desc = f"epoch {epoch + 1}" + (f" {phase}" if prefix else "")
+            for batch in progress(
+                model.batches(train, generator),
+                desc=desc,
+                enabled=self.config.progress,
+                postfix=postfix,
+            ):
+                optimizer.zero_grad(set_to_none=True)
+                terms = model.training_step(_to_device(batch, device), phase)
+                loss = terms["loss"]
+                if not torch.isfinite(loss.detach()).all():
+                    raise TrainingDivergedError(
+                        f"{type(model).__name__}: {prefix}loss is {loss.item()} at epoch "
+                        f"{epoch + 1}; stopped (the best checkpoint so far is kept). Lower "
+                        f"learning_rate or set TrainConfig.grad_clip"
+                    )
+                loss.backward()
+                if self.config.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+                optimizer.step()
+                for key, value in terms.items():
+                    name = prefix + key
+                    totals[name] = totals.get(name, 0.0) + float(value.detach())
+                    counts[name] = counts.get(name, 0) + 1
+                postfix["loss"] = float(loss.detach())
+        return {k: totals[k] / counts[k] for k in totals}
+
+    def _validate(
+        self, model: Recommender[Any], valid: Interactions, seen: Any
+    ) -> float:
+        from ssl4rec.evaluation.evaluator import evaluate_interactions
+
+        for module in model.modules().values():
+            module.eval()
+        # validation draws no random numbers from the training stream
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            result = evaluate_interactions(
+                model,
+                valid,
+                seen=seen,
+                metrics=(self.config.monitor,),
+                batch_size=self.config.eval_batch_size,
+            )
+        return float(result.metrics[self.config.monitor])
+
+    def _log_epoch(self, record: Mapping[str, Any]) -> None:
+        parts = [f"epoch={record['epoch']}"]
+        parts += [f"{k}={v:.4g}" for k, v in record["losses"].items()]
+        if self.config.monitor in record:
+            parts.append(f"{self.config.monitor}={record[self.config.monitor]:.4f}")
+        parts.append(f"seconds={record['train_seconds']:.2f}")
+        logger.info("epoch done: " + " ".join(parts))
+
+    # ------------------------------------------------------------------ files
+    def _config_yaml(self, model: Recommender[Any], fingerprint: Mapping[str, Any]) -> str:
+        return dump_yaml(
+            {
+                "model": {"name": model.name, **to_dict(model.config)},
+                "train": to_dict(self.config),
+                "fingerprint": dict(fingerprint),
+            }
+        )
+
+    def _write_epoch(
+        self,
+        run: RunFolder,
+        model: Recommender[Any],
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        generator: torch.Generator,
+        device: torch.device,
+        state: _State,
+        best: Mapping[str, torch.Tensor],
+        improved: bool,
+        fingerprint: Mapping[str, Any],
+    ) -> None:
+        run.write_log(state.records)
+        if not self.config.checkpoint:
+            return
+        if improved:
+            run.write_tensors("best.safetensors", best)
+        tensors = {**model_tensors(model), **capture_rng(generator, device)}
+        optim_plain = {}
+        for name, optimizer in optimizers.items():
+            opt_tensors, optim_plain[name] = optimizer_to_flat(name, optimizer)
+            tensors.update(opt_tensors)
+        meta = {
+            "fingerprint": dict(fingerprint),
+            "state": dataclasses.asdict(state),
+            "optimizers": optim_plain,
+        }
+        # tensors first: a crash between the two leaves last.json pointing at the
+        # previous epoch, whose tensors were just replaced, so the epoch is checked
+        tensors["state.epoch"] = torch.tensor([state.epoch], dtype=torch.int64)
+        run.write_tensors("last.safetensors", tensors)
+        run.write_json("last.json", meta)
+
+    def _resume(
+        self,
+        run: RunFolder,
+        model: Recommender[Any],
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        generator: torch.Generator,
+        device: torch.device,
+        fingerprint: Mapping[str, Any],
+    ) -> tuple[_State, dict[str, torch.Tensor]]:
+        if not run.has_last():
+            raise ConfigError(
+                f"TrainConfig.resume is true but {run.path} has no last checkpoint "
+                "(last.json + last.safetensors)"
+            )
+        meta, tensors = run.read_last()
+        check_fingerprint(meta.get("fingerprint", {}), fingerprint, run.path)
+        state = _State(**meta["state"])
+        saved_epoch = int(tensors.pop("state.epoch")[0])
+        if saved_epoch != state.epoch:
+            raise ConfigError(
+                f"cannot resume from {run.path}: last.json (epoch {state.epoch}) and "
+                f"last.safetensors (epoch {saved_epoch}) disagree; the run was interrupted "
+                "while writing; start again with resume=False"
+            )
+        load_model_tensors(model, {k: v for k, v in tensors.items() if not k.startswith("rng.")})
+        for name, optimizer in optimizers.items():
+            optimizer_from_flat(name, optimizer, tensors, meta["optimizers"][name])
+        restore_rng(tensors, generator, device)
+        best_path = Path(run.path) / "best.safetensors"
+        best = run.read_best() if best_path.is_file() else model_tensors(model)
+        logger.info(f"resuming: run_dir={run.path} epoch={state.epoch}")
+        return state, best
+
+
+def _should_stop_early(state: _State, cfg: TrainConfig) -> bool:
+    return cfg.patience is not None and state.bad_evals >= cfg.patience
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(v, device) for v in batch)
+    return batch
+
+
+@contextlib.contextmanager
+def _threads(num_threads: int | None) -> Iterator[None]:
+    if num_threads is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if not math.isnan(value) else "nan"
+    return str(value)

@@ -1,0 +1,77 @@
+from pathlib import Path
+
+import pytest
+
+from ssl4rec.config.experiment import ExperimentConfig, load_experiment
+from ssl4rec.errors import ConfigError
+
+CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))
+
+
+def test_round_trip_equal(tmp_path):
+    cfg = ExperimentConfig.from_dict(
+        {
+            "data": {"dataset": "ml-100k", "preprocess": {"user_k": 5}},
+            "split": {"protocol": "loo"},
+            "model": {"name": "ease", "l2_reg": 100.0},
+            "tune": {"l2_reg": [10.0, 100.0]},
+            "eval": {"metrics": ["ndcg@10", "recall@20"]},
+        }
+    )
+    path = tmp_path / "x.yaml"
+    cfg.to_yaml(path)
+    again = load_experiment(path)
+    assert again == cfg
+    assert again.to_dict() == cfg.to_dict()
+
+
+def test_every_problem_is_reported_with_its_section():
+    with pytest.raises(ConfigError) as info:
+        ExperimentConfig.from_dict(
+            {
+                "model": {"name": "ease", "l2_reg": -1.0, "l2reg": 3},
+                "split": {"protocol": "holdout"},
+                "evaluation": {},
+            }
+        )
+    text = str(info.value)
+    assert "unknown section 'evaluation' (did you mean 'eval'?)" in text
+    assert "model: unknown field 'l2reg' (did you mean 'l2_reg'?)" in text
+    assert "split.protocol must be one of" in text
+
+
+def test_invalid_value_names_field():
+    with pytest.raises(ConfigError, match=r"model.l2_reg must be > 0; got -1.0"):
+        ExperimentConfig.from_dict({"model": {"name": "ease", "l2_reg": -1.0}})
+
+
+def test_unknown_model_and_metric_fail_at_load():
+    with pytest.raises(ConfigError, match=r"model.name must be one of .*got 'eas' \(did you mean 'ease'\?\)"):
+        ExperimentConfig.from_dict({"model": {"name": "eas"}})
+    with pytest.raises(ConfigError, match="ndgc"):
+        ExperimentConfig.from_dict({"model": {"name": "pop"}, "eval": {"metrics": ["ndgc@10"]}})
+
+
+def test_tune_must_name_model_fields():
+    with pytest.raises(ConfigError, match="tune: unknown field 'lambda'"):
+        ExperimentConfig.from_dict({"model": {"name": "ease"}, "tune": {"lambda": [1.0]}})
+
+
+def test_overrides_win_over_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  name: ease\n  l2_reg: 10.0\n")
+    cfg = load_experiment(path, overrides=["model.l2_reg=20.0", "split.protocol=loo"])
+    assert cfg.model.l2_reg == 20.0 and cfg.split.protocol == "loo"
+
+
+def test_file_errors_name_the_file(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("model:\n  name: ease\nsplit:\n  protocl: loo\n")
+    with pytest.raises(ConfigError, match=r"typo.yaml: SplitConfig|typo.yaml: split: unknown field 'protocl'"):
+        load_experiment(path)
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_shipped_configs_validate(path):
+    cfg = load_experiment(path)
+    assert ExperimentConfig.from_dict(cfg.to_dict()) == cfg

@@ -1,0 +1,1 @@
+"""Tests for ssl4rec.text."""
