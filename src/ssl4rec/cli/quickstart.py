@@ -19,7 +19,7 @@ from ssl4rec.cli._output import echo_json, format_table, metrics_table
 QUICKSTART_MODELS: list[dict[str, Any]] = [
     {"model": {"name": "pop"}},
     {"model": {"name": "itemknn"}},
-    {"model": {"name": "ease"}, "tune": {"l2_reg": [100.0, 250.0, 500.0, 1000.0]}},
+    {"model": {"name": "ease"}, "tune": {"l2_reg": [50.0, 100.0, 250.0, 500.0, 1000.0]}},
 ]
 QUICKSTART_METRICS = ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "hit@10", "coverage@10", "novelty@10"]
 
