@@ -127,7 +127,7 @@ def run_experiment(
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         config.to_yaml(run_dir / "config.yaml")
-        if getattr(train_config, "run_dir", None) is None and hasattr(train_config, "run_dir"):
+        if train_config.run_dir is None:
             train_config = dataclasses.replace(train_config, run_dir=str(run_dir / "train"))
 
     tuning: list[dict[str, Any]] = []
@@ -169,29 +169,24 @@ def _grid_search(
     config: ExperimentConfig, split: Split, train_config: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Pick the grid point with the best validation score (never looks at test)."""
-    import itertools
+    from ssl4rec.evaluation.tuning import grid_search
 
-    from ssl4rec.evaluation.evaluator import evaluate
-
-    monitor = getattr(train_config, "monitor", "ndcg@10")
-    keys = list(config.tune)
-    table: list[dict[str, Any]] = []
-    best: tuple[float, dict[str, Any]] | None = None
-    for values in itertools.product(*(config.tune[k] for k in keys)):
-        changes = dict(zip(keys, values, strict=True))
+    def factory(params: dict[str, Any]) -> Any:
         try:
-            model = build_model(config, **changes)
+            return build_model(config, **params)
         except ConfigError as err:
-            raise ConfigError(f"tune: {changes} is not a valid model config: {err}") from None
-        model.fit(split.train, valid=split.valid, train_config=dataclasses.replace(train_config, run_dir=None) if hasattr(train_config, "run_dir") else train_config)
-        score = evaluate(model, split, part="valid", metrics=[monitor]).metrics[monitor]
-        table.append({**changes, f"valid_{monitor}": score})
-        logger.info("tune trial: %s valid_%s=%.5f", changes, monitor, score)
-        if best is None or score > best[0]:
-            best = (score, changes)
-    assert best is not None
-    logger.info("tune best: %s", best[1])
-    return best[1], table
+            raise ConfigError(f"tune: {params} is not a valid model config: {err}") from None
+
+    # trials write no checkpoints; only the final fit uses the run folder
+    trial_config = dataclasses.replace(train_config, run_dir=None)
+    return grid_search(
+        factory,
+        config.tune,
+        split,
+        metric=train_config.monitor,
+        exclude_seen=config.eval.exclude_seen,
+        fit_kwargs={"train_config": trial_config},
+    )
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

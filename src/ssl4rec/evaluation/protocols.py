@@ -23,9 +23,7 @@ def prepare_scores(scores: torch.Tensor) -> torch.Tensor:
     """A float32 copy of ``scores`` with NaN set to ``-inf`` (infinities kept).
 
     ``-inf`` marks an item that must not be recommended: masked seen items and
-    NaN scores alike. (``models.base.top_k`` maps ``-inf`` to the lowest finite
-    float, which would make masked items look valid, so it is not used here.)
-    The copy also lets masking work in place without touching the model's tensor.
+    NaN scores alike. The copy also lets masking work in place without touching the model's tensor.
     """
     return torch.nan_to_num(scores.float(), nan=-torch.inf, posinf=torch.inf, neginf=-torch.inf)
 

@@ -27,6 +27,7 @@ def grid_search(
     *,
     metric: str = "ndcg@10",
     exclude_seen: bool = True,
+    fit_kwargs: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fit one model per grid point on ``split.train``; score each on ``split.valid``.
 
@@ -39,6 +40,8 @@ def grid_search(
         split: the split; only ``train`` and ``valid`` are used.
         metric: selection metric (validation), e.g. ``"ndcg@10"``.
         exclude_seen: mask training items when evaluating on valid.
+        fit_kwargs: extra keyword arguments for ``fit`` (e.g. ``train_config``);
+            ``valid=split.valid`` is always passed, for early stopping.
 
     Returns:
         ``(best_params, table)``; ``table`` has one dict per trial with the
@@ -66,7 +69,7 @@ def grid_search(
         params = dict(zip(names, combo, strict=True))
         start = time.perf_counter()
         model = model_factory(dict(params))
-        model.fit(split.train)
+        model.fit(split.train, valid=split.valid, **dict(fit_kwargs or {}))
         result = evaluate(model, split, part="valid", metrics=[parsed], exclude_seen=exclude_seen)
         value = result.metrics[key]
         seconds = time.perf_counter() - start

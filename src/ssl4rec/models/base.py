@@ -155,7 +155,7 @@ class Recommendations:
 
 def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Top-k values and indices per row; NaN scores rank last (never a hit)."""
-    scores = torch.nan_to_num(scores, nan=-torch.inf)
+    scores = torch.nan_to_num(scores, nan=-torch.inf, posinf=torch.inf, neginf=-torch.inf)
     k = min(k, scores.shape[1])
     return torch.topk(scores, k, dim=1, sorted=True)
 
