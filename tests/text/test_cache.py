@@ -65,7 +65,9 @@ def test_changed_title_reencodes_only_that_item(
     )
     counting_encoder.seen.clear()
     after = item_embeddings(edited, counting_encoder, template="movielens", cache_dir=tmp_path)
-    assert counting_encoder.seen == ["Heat (Director's Cut) (1995). Genres: Action, Crime, Thriller"]
+    assert counting_encoder.seen == [
+        "Heat (Director's Cut) (1995). Genres: Action, Crime, Thriller"
+    ]
     row = edited.item_vocab.index("3")
     others = np.arange(movies.num_items) != row
     np.testing.assert_array_equal(after[others], before[others])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 
 import pytest
@@ -21,7 +24,9 @@ def test_fake_output_contract() -> None:
     assert out.shape == (4, 32) and out.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-6)
     np.testing.assert_array_equal(out[0], out[3])
-    np.testing.assert_array_equal(out, HashTextEncoder(dim=32).encode(["Toy Story", "", "!!!", "Toy Story"]))
+    np.testing.assert_array_equal(
+        out, HashTextEncoder(dim=32).encode(["Toy Story", "", "!!!", "Toy Story"])
+    )
 
 
 def test_fake_similar_texts_are_closer() -> None:
@@ -34,3 +39,14 @@ def test_fake_similar_texts_are_closer() -> None:
 def test_fake_rejects_tiny_dim() -> None:
     with pytest.raises(ConfigError, match="HashTextEncoder.dim"):
         HashTextEncoder(dim=1)
+
+
+def test_import_is_light() -> None:
+    # importing ssl4rec.text must not pull in torch or sentence-transformers
+    code = (
+        "import sys, ssl4rec.text; "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'peft') "
+        "if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -147,7 +147,11 @@ def _pair_loss(encoder: SentenceTransformerEncoder, data: Interactions) -> float
     emb = torch.from_numpy(encoder.encode(texts, progress=False))
     ids = torch.from_numpy(pairs)
     loss = info_nce_loss(
-        emb[ids[:, 0]], emb[ids[:, 1]], temperature=0.05, anchor_ids=ids[:, 0], positive_ids=ids[:, 1]
+        emb[ids[:, 0]],
+        emb[ids[:, 1]],
+        temperature=0.05,
+        anchor_ids=ids[:, 0],
+        positive_ids=ids[:, 1],
     )
     return float(loss)
 
@@ -162,6 +166,13 @@ def test_too_few_pairs_is_data_error(make_data, base, tmp_path: Path) -> None:
 
 
 @needs_minilm
+def test_out_dir_must_not_be_base_folder(movies: Interactions, base) -> None:
+    assert base.path is not None
+    with pytest.raises(ConfigError, match="out_dir must differ"):
+        finetune_encoder(base, movies, out_dir=base.path)
+
+
+@needs_minilm
 def test_too_many_layers_named(movies: Interactions, base, tmp_path: Path) -> None:
     config = FinetuneConfig(num_trainable_layers=7, **TINY)
     with pytest.raises(ConfigError, match=r"num_trainable_layers must be ≤ 6"):
@@ -173,7 +184,9 @@ def test_too_many_layers_named(movies: Interactions, base, tmp_path: Path) -> No
     "config",
     [
         pytest.param(
-            FinetuneConfig(trainable="last_layers", num_trainable_layers=1, learning_rate=1e-4, **TINY),
+            FinetuneConfig(
+                trainable="last_layers", num_trainable_layers=1, learning_rate=1e-4, **TINY
+            ),
             id="last_layers",
         ),
         pytest.param(

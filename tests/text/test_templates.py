@@ -134,3 +134,11 @@ def test_no_item_table_warns_and_returns_empty_strings(make_data: MakeData) -> N
 
 def test_builtin_templates_known() -> None:
     assert {"movielens", "amazon", "lastfm", "default"} <= set(TEMPLATES)
+
+
+def test_description_paragraphs_joined_with_space(make_data: MakeData) -> None:
+    table = pl.DataFrame(
+        {"item_id": ["p"], "title": ["Lamp"], "description": [["Bright.", "Warm light."]]}
+    )
+    data = make_data(table, ["p"])
+    assert item_texts(data, "amazon") == ["Lamp. Bright. Warm light."]

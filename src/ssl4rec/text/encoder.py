@@ -40,7 +40,7 @@ class ItemTextEncoder(Protocol):
             texts: The texts, in order.
             batch_size: Texts per forward pass.
             progress: Show a progress bar: ``True`` always, ``False`` never, ``None``
-                only when stderr is a terminal.
+                as ``ssl4rec.logging.progress`` decides (terminal and INFO logging).
 
         Returns:
             float32 array of shape ``(len(texts), dim)`` with L2-normalized rows.

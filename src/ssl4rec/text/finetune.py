@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 from ssl4rec.config.base import Checks, to_dict
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, DataError
-from ssl4rec.text._progress import progress as _progress
+from ssl4rec.logging import progress as _progress
 from ssl4rec.text.sentence_transformers import SentenceTransformerEncoder, _torch_threads
 from ssl4rec.text.templates import item_texts
 
@@ -194,7 +195,7 @@ def finetune_encoder(
             are overwritten). It also gets ``ssl4rec_finetune.json`` with the
             config, the base encoder name and the mean loss of each epoch.
         template: Item-text template, see ``ssl4rec.text.templates.item_texts``.
-        progress: Progress bar over batches; ``None`` shows it on a terminal only.
+        progress: Progress bar over batches; ``None`` follows ``ssl4rec.logging.progress``.
 
     Returns:
         A ``SentenceTransformerEncoder`` loading the saved folder.
@@ -214,6 +215,11 @@ def finetune_encoder(
         )
     config = config or FinetuneConfig()
     out_path = Path(out_dir).expanduser()
+    if encoder.path is not None and out_path.resolve() == encoder.path:
+        raise ConfigError(
+            "finetune_encoder(): out_dir must differ from the base model folder; "
+            f"got {str(out_path)!r}"
+        )
     texts = item_texts(data, template)
     pairs = cooccurrence_pairs(data, window=config.window)
     has_text = np.array([bool(t) for t in texts], dtype=bool)
@@ -297,7 +303,12 @@ def _prepare_trainable(transformer: Any, config: FinetuneConfig) -> list[torch.n
             bias="none",
             target_modules="all-linear",
         )
-        transformer.model = get_peft_model(hf_model, lora)
+        with warnings.catch_warnings():
+            # transformers' own deprecation notice when peft inspects the model
+            warnings.filterwarnings(
+                "ignore", message=".*is_gradient_checkpointing", category=FutureWarning
+            )
+            transformer.model = get_peft_model(hf_model, lora)
     params = [p for p in transformer.model.parameters() if p.requires_grad]
     count = sum(p.numel() for p in params)
     logger.info("finetune: trainable=%s parameters=%d", config.trainable, count)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ssl4rec.errors import ConfigError
-from ssl4rec.text._progress import progress as _progress
+from ssl4rec.logging import progress as _progress
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -186,7 +186,8 @@ class SentenceTransformerEncoder:
             texts: The texts, in order.
             batch_size: Texts per forward pass.
             progress: ``True``/``False`` forces the progress bar on/off; ``None``
-                shows it only when stderr is a terminal.
+                shows it when stderr is a terminal and ssl4rec logs at INFO (see
+                ``ssl4rec.logging.progress``).
 
         Returns:
             float32 array of shape ``(len(texts), dim)``, rows of unit length.

@@ -10,9 +10,10 @@ A template is either
   field it names has a value, so ``("{title}", " ({year})")`` gives ``"Heat"`` rather
   than ``"Heat ()"`` for an item without a year.
 
-Lists (``genres``, ``tags``, ``categories``) are joined with ``", "``; missing values
-are empty. Placeholders are looked up in a plain mapping with ``str.format_map``;
-attribute access, indexing and ``eval`` are never used.
+Lists (``genres``, ``tags``, ``categories``) are joined with ``", "``, a list of
+``description`` paragraphs with ``" "``; missing values are empty. Placeholders are
+looked up in a plain mapping with ``str.format_map``; attribute access, indexing and
+``eval`` are never used.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def render_template(
         The text with whitespace collapsed, or ``""`` when every field it names is
         empty.
     """
-    values = _SafeValues(row)
+    values = _SafeValues(row)  # lists joined with ", " (description paragraphs with " ")
     parts: list[str] = []
     any_value = False
     for segment in segments:
@@ -142,13 +143,15 @@ class _SafeValues(dict[str, str]):
     """Field values as display strings; unknown keys render as ``""``."""
 
     def __init__(self, row: Mapping[str, Any]) -> None:
-        super().__init__({str(k): _display(v) for k, v in row.items()})
+        super().__init__(
+            {str(k): _display(v, " " if k == "description" else ", ") for k, v in row.items()}
+        )
 
     def __missing__(self, key: str) -> str:
         return ""
 
 
-def _display(value: Any) -> str:
+def _display(value: Any, sep: str = ", ") -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -156,7 +159,7 @@ def _display(value: Any) -> str:
             return ""
         return str(int(value)) if value.is_integer() else str(value)
     if isinstance(value, (list, tuple)):
-        return ", ".join(s for s in (_display(v) for v in value) if s)
+        return sep.join(s for s in (_display(v) for v in value) if s)
     return str(value).strip()
 
 
