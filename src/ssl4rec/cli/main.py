@@ -14,10 +14,12 @@ import typer
 
 from ssl4rec import __version__
 from ssl4rec.cli import config as config_cmd
+from ssl4rec.cli.bench import bench_command
 from ssl4rec.cli import datasets as datasets_cmd
 from ssl4rec.cli.evaluate import evaluate_command
 from ssl4rec.cli.quickstart import quickstart_command
 from ssl4rec.cli.recommend import recommend_command
+from ssl4rec.cli.serve import serve_command
 from ssl4rec.cli.train import train_command
 
 app = typer.Typer(
@@ -33,6 +35,8 @@ app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)
 app.command("quickstart")(quickstart_command)
+app.command("bench")(bench_command)
+app.command("serve")(serve_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,63 @@
+"""``ssl4rec serve --model RUN_DIR [--host 127.0.0.1] [--port 8000] [--db events.sqlite]``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def serve_command(
+    model: Annotated[
+        Path, typer.Option("--model", "-m", help="Saved model folder, or a run folder with model/.")
+    ],
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    db: Annotated[
+        str, typer.Option(help="Event store: SQLite file, ':memory:', or a SQLAlchemy URL.")
+    ] = "events.sqlite",
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="Key required by write endpoints (default: $SSL4REC_API_KEY)."),
+    ] = None,
+    retrieval: Annotated[
+        str, typer.Option(help="Top-k over item vectors: auto, exact or faiss.")
+    ] = "auto",
+    faiss_min_items: Annotated[
+        int, typer.Option(help="Catalog size from which 'auto' uses faiss.")
+    ] = 100_000,
+    cors_origin: Annotated[
+        list[str] | None, typer.Option(help="Allow this origin through CORS (repeatable).")
+    ] = None,
+    torch_threads: Annotated[
+        int | None, typer.Option(help="Intra-op threads for torch models.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Serve recommendations, explanations, events and the web page over HTTP."""
+    import uvicorn
+
+    from ssl4rec.models.base import load_model
+    from ssl4rec.serving.app import create_app, resolve_model_dir
+    from ssl4rec.serving.settings import API_KEY_ENV, ServeSettings
+
+    model_dir = resolve_model_dir(model)
+    settings = ServeSettings(
+        model_dir=str(model_dir),
+        db=db,
+        api_key=api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None,
+        retrieval=retrieval,  # type: ignore[arg-type]
+        faiss_min_items=faiss_min_items,
+        cors_origins=tuple(cors_origin or ()),
+        torch_threads=torch_threads,
+    )
+    # load before binding the port, so a bad folder fails with one line naming the file
+    loaded = load_model(model_dir)
+    app = create_app(settings, model=loaded)
+    typer.echo(
+        f"serving {loaded.name} from {model_dir} on http://{host}:{port}/ "
+        f"(events: {settings.db}, api key: {'on' if settings.api_key else 'off'})"
+    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

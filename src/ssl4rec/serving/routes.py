@@ -1,0 +1,360 @@
+"""HTTP endpoints of the service (one router; the app factory mounts it)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from pydantic import BaseModel
+
+from ssl4rec.serving.schemas import (
+    EventBatch,
+    EventIn,
+    EventOut,
+    EventsOut,
+    Explanation,
+    HealthOut,
+    HistoryOut,
+    ItemOut,
+    ItemsOut,
+    Reason,
+    RecommendationsOut,
+    RecommendedItem,
+    SessionRequest,
+    SimilarOut,
+    UsersOut,
+)
+from ssl4rec.serving.service import RecommendationService, RequestError, Scored
+from ssl4rec.serving.store import EventRecord, StoredEvent
+
+__all__ = ["router"]
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+# Read endpoints are ``async def`` and score inline: the work is short and CPU-bound,
+# so a thread hop per request would only add latency (one process scores one request
+# at a time either way; scale out with more processes or replicas). Writes run in
+# the thread pool, because a database write may wait for a lock.
+
+
+# ---------------------------------------------------------------------- dependencies
+async def get_service(request: Request) -> RecommendationService:
+    """The loaded service; 503 while no model is loaded."""
+    service = getattr(request.app.state, "service", None)
+    if service is None:
+        raise RequestError(503, "model", "model not loaded")
+    return service
+
+
+async def require_api_key(
+    request: Request,
+    x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
+) -> None:
+    """401 without a key, 403 with a wrong one, when the service has a key."""
+    expected = request.app.state.settings.api_key
+    if expected is None:
+        return
+    if x_api_key is None:
+        raise RequestError(401, "X-API-Key", "missing API key: send it in the X-API-Key header")
+    if not hmac.compare_digest(x_api_key.encode(), expected.encode()):
+        raise RequestError(403, "X-API-Key", "wrong API key")
+
+
+Service = Annotated[RecommendationService, Depends(get_service)]
+K = Annotated[int, Query(ge=1, description="Number of items.")]
+
+
+def _json(body: BaseModel, status_code: int = 200) -> Response:
+    """Serialize a response model once, with pydantic's Rust encoder.
+
+    Returning a ``Response`` skips FastAPI's second validation of ``response_model``.
+    """
+    return Response(body.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
+def _check_k(service: RecommendationService, k: int) -> None:
+    if k > service.settings.max_k:
+        raise RequestError(422, "k", f"k must be ≤ {service.settings.max_k}; got {k}")
+
+
+def _items(service: RecommendationService, scored: list[Scored]) -> list[RecommendedItem]:
+    ids, titles = service.item_ids, service.titles
+    return [
+        RecommendedItem(
+            item=ids[s.index],
+            title=titles[s.index],
+            score=s.score,
+            because=None if s.because is None else _reasons(service, s.because),
+        )
+        for s in scored
+    ]
+
+
+def _reasons(service: RecommendationService, pairs: list[tuple[int, float]]) -> list[Reason]:
+    return [Reason(item=service.item_ids[i], title=service.titles[i], weight=w) for i, w in pairs]
+
+
+def _item_out(service: RecommendationService, index: int, *, fields: bool = False) -> ItemOut:
+    return ItemOut(
+        item=service.item_ids[index],
+        title=service.titles[index],
+        popularity=int(service.popularity[index]),
+        fields=service.item_row(index) if fields else None,
+    )
+
+
+def _event_out(ev: StoredEvent) -> EventOut:
+    return EventOut(
+        id=ev.id,
+        user=ev.user,
+        item=ev.item,
+        timestamp=ev.timestamp,
+        weight=ev.weight,
+        event_id=ev.event_id,
+        duplicate=ev.duplicate,
+    )
+
+
+# ---------------------------------------------------------------------- status
+@router.get("/health", response_model=HealthOut, tags=["status"])
+async def health(request: Request) -> Any:
+    """200 when a model is loaded and the event store answers; 503 otherwise."""
+    service = getattr(request.app.state, "service", None)
+    if service is None:
+        raise RequestError(503, "model", "model not loaded")
+    service.store.ping()
+    return HealthOut(status="ok", model_loaded=True, model=service.model.name)
+
+
+@router.get("/models", tags=["status"])
+async def models(service: Service) -> dict[str, Any]:
+    """The loaded model: name, config, saved meta, metrics of its run."""
+    return {"models": [service.info()]}
+
+
+@router.get("/model-info", tags=["status"])
+async def model_info(service: Service) -> dict[str, Any]:
+    """The loaded model (same as the one entry of ``/models``)."""
+    return service.info()
+
+
+# ---------------------------------------------------------------------- users
+@router.get("/users", response_model=UsersOut, tags=["users"])
+async def users(
+    service: Service,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """Training users (by index order) and users with recently posted events."""
+    ids = service.user_vocab.ids[offset : offset + limit]
+    return UsersOut(
+        users=[str(u) for u in ids],
+        recent=service.store.users(limit=limit),
+        total=len(service.user_vocab),
+    )
+
+
+@router.get("/users/{user}/recommendations", response_model=RecommendationsOut, tags=["users"])
+async def user_recommendations(
+    service: Service,
+    user: str,
+    k: K = 10,
+    exclude_seen: bool = True,
+    explain: Annotated[bool, Query(description="Add the history items behind each.")] = False,
+) -> Any:
+    """Top-k for a user from training history plus posted events.
+
+    Unknown users get the most popular items, labelled ``fallback: "popularity"``.
+    """
+    _check_k(service, k)
+    history, known = service.user_history(user)
+    if not known or not len(history):
+        return _json(
+            RecommendationsOut(
+                user=user,
+                model=service.model.name,
+                items=_items(service, service.popular(k)),
+                fallback="popularity",
+                history_length=0,
+                retrieval="popularity",
+            )
+        )
+    scored = service.recommend(history, k, exclude_seen=exclude_seen, explain=explain)
+    return _json(
+        RecommendationsOut(
+            user=user,
+            model=service.model.name,
+            items=_items(service, scored),
+            history_length=len(history),
+            retrieval=service.retrieval,
+        )
+    )
+
+
+@router.get(
+    "/users/{user}/recommendations/{item}/explanation", response_model=Explanation, tags=["users"]
+)
+async def explanation(
+    service: Service,
+    user: str,
+    item: str,
+    top: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Any:
+    """The history items that drove ``item``'s score for ``user``, with weights."""
+    index = service.item_index(item)
+    history, known = service.user_history(user)
+    if not known or not len(history):
+        return Explanation(
+            user=user,
+            item=item,
+            title=service.titles[index],
+            score=float(service.popularity[index]),
+            method="popularity",
+            because=[],
+            fallback="popularity",
+        )
+    pairs = service.contributions(history, [index])[0][:top]
+    return Explanation(
+        user=user,
+        item=item,
+        title=service.titles[index],
+        score=service.score_of(history, index),
+        method=service.explain_method,  # type: ignore[arg-type]
+        because=_reasons(service, pairs),
+    )
+
+
+@router.get("/users/{user}/history", response_model=HistoryOut, tags=["users"])
+async def user_history(
+    service: Service, user: str, limit: Annotated[int, Query(ge=1, le=1000)] = 20
+) -> Any:
+    """The user's most recent training items and posted events (oldest first)."""
+    training: list[int] = []
+    if user in service.user_vocab:
+        training = [
+            int(i) for i in service.history.sequence(service.user_vocab.index(user))[-limit:]
+        ]
+    events = service.store.user_events(user, limit=limit)
+    return HistoryOut(
+        user=user,
+        known=bool(training) or bool(events),
+        training=[_item_out(service, i) for i in training],
+        events=[_event_out(e) for e in events],
+    )
+
+
+# ---------------------------------------------------------------------- sessions
+@router.post("/recommendations", response_model=RecommendationsOut, tags=["sessions"])
+async def session_recommendations(service: Service, body: SessionRequest) -> Any:
+    """Top-k for an anonymous session (raw item ids, oldest first).
+
+    An empty session gets the most popular items, labelled as the fallback.
+    """
+    _check_k(service, body.k)
+    limit = service.settings.max_history
+    if len(body.items) > limit:
+        raise RequestError(
+            422, "items", f"items must hold at most {limit} ids; got {len(body.items)}"
+        )
+    history = service.item_indices(body.items)
+    if not len(history):
+        return _json(
+            RecommendationsOut(
+                user=None,
+                model=service.model.name,
+                items=_items(service, service.popular(body.k)),
+                fallback="popularity",
+                history_length=0,
+                retrieval="popularity",
+            )
+        )
+    scored = service.recommend(
+        history, body.k, exclude_seen=body.exclude_seen, explain=body.explain
+    )
+    return _json(
+        RecommendationsOut(
+            user=None,
+            model=service.model.name,
+            items=_items(service, scored),
+            history_length=len(history),
+            retrieval=service.retrieval,
+        )
+    )
+
+
+# ---------------------------------------------------------------------- items
+@router.get("/items", response_model=ItemsOut, tags=["items"])
+async def items(
+    service: Service,
+    query: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> Any:
+    """Items whose title or id contains ``query`` (most popular first)."""
+    return ItemsOut(items=[_item_out(service, i) for i in service.search(query, limit)])
+
+
+@router.get("/items/{item}", response_model=ItemOut, tags=["items"])
+async def item_detail(service: Service, item: str) -> Any:
+    """One item with its fields from the item table."""
+    return _item_out(service, service.item_index(item), fields=True)
+
+
+@router.get("/items/{item}/similar", response_model=SimilarOut, tags=["items"])
+async def similar_items(service: Service, item: str, k: K = 10) -> Any:
+    """Items like ``item``.
+
+    Cosine of learned item vectors when the model has them, else the model's scores
+    for a history of ``item`` alone.
+    """
+    _check_k(service, k)
+    index = service.item_index(item)
+    scored, method = service.similar(index, k)
+    return SimilarOut(
+        item=item,
+        title=service.titles[index],
+        method=method,
+        items=_items(service, scored),  # type: ignore[arg-type]
+    )
+
+
+# ---------------------------------------------------------------------- events
+def _record(ev: EventIn, now: int) -> EventRecord:
+    return EventRecord(
+        user=ev.user,
+        item=ev.item,
+        timestamp=now if ev.timestamp is None else ev.timestamp,
+        weight=ev.weight,
+        event_id=ev.event_id,
+    )
+
+
+@router.post(
+    "/events",
+    response_model=EventOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_api_key)],
+    tags=["events"],
+)
+def post_event(service: Service, body: EventIn) -> Any:
+    """Store one interaction; the user's next recommendations include it."""
+    stored = service.add_events([_record(body, int(time.time()))])
+    return _json(_event_out(stored[0]), status.HTTP_201_CREATED)
+
+
+@router.post(
+    "/events/batch",
+    response_model=EventsOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_api_key)],
+    tags=["events"],
+)
+def post_events(service: Service, body: EventBatch) -> Any:
+    """Store several interactions in one transaction (all or none)."""
+    now = int(time.time())
+    stored = service.add_events([_record(ev, now) for ev in body.events])
+    return EventsOut(events=[_event_out(e) for e in stored])

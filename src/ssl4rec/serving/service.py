@@ -1,0 +1,375 @@
+"""What the service does, independent of HTTP: histories, scoring, explanations.
+
+A user's history is the training history saved with the model followed by the
+events posted since (read from the event store on every request, so several API
+replicas over one store agree). Recommendations score that history with
+``model.score_history``: sequential models read the updated sequence, item-based
+models and autoencoders fold the updated item set in. Nothing is retrained.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ssl4rec.errors import Ssl4recError
+from ssl4rec.models.base import Recommender
+from ssl4rec.serving.retrieval import VectorIndex, build_index, top_k_rows
+from ssl4rec.serving.settings import ServeSettings
+from ssl4rec.serving.store import EventRecord, EventStore, StoredEvent
+
+__all__ = ["RecommendationService", "RequestError", "Scored"]
+
+logger = logging.getLogger(__name__)
+
+_EXPLAIN_RECENT = 50
+"""Most recent distinct history items considered by single-item-score explanations."""
+
+
+class RequestError(Ssl4recError, ValueError):
+    """A request the service cannot answer; carries the HTTP status and the field.
+
+    Args:
+        status_code: HTTP status (404 unknown id, 422 invalid value, 403 ...).
+        field: the request field at fault, e.g. ``"item"`` or ``"k"``.
+        message: what is wrong, naming the value.
+    """
+
+    def __init__(self, status_code: int, field: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One recommended item (index) with its score and explanation."""
+
+    index: int
+    score: float
+    because: list[tuple[int, float]] | None = None
+
+
+class RecommendationService:
+    """Answers recommendation queries for one fitted model over an event store.
+
+    Args:
+        model: a fitted recommender.
+        store: where posted events live.
+        settings: limits and retrieval choice.
+        model_dir: folder the model came from (for ``info``), if any.
+    """
+
+    def __init__(
+        self,
+        model: Recommender[Any],
+        store: EventStore,
+        settings: ServeSettings,
+        *,
+        model_dir: Path | None = None,
+    ) -> None:
+        if not model.is_fitted:
+            raise RequestError(503, "model", f"{type(model).__name__} is not fitted")
+        assert model.history is not None and model.item_vocab is not None
+        assert model.user_vocab is not None
+        self.model = model
+        self.store = store
+        self.settings = settings
+        self.model_dir = model_dir
+        self.item_vocab = model.item_vocab
+        self.user_vocab = model.user_vocab
+        self.history = model.history
+        self.num_items = len(self.item_vocab)
+        self.item_ids: list[str] = self.item_vocab.to_list()
+        self.titles: list[str | None] = _titles(model)
+        self._search_text = [
+            f"{(t or '').lower()}\n{i.lower()}"
+            for t, i in zip(self.titles, self.item_ids, strict=True)
+        ]
+        counts = np.bincount(self.history.items, minlength=self.num_items)
+        self.popularity = counts.astype(np.int64)
+        self.popular_order = np.argsort(-counts, kind="stable")
+        self.query_index: VectorIndex | None = None
+        self.similar_index: VectorIndex | None = None
+        if callable(getattr(model, "item_vectors", None)):
+            vectors = np.asarray(_numpy(model.item_vectors()), dtype=np.float32)  # (n, d)
+            if callable(getattr(model, "query_vectors", None)):
+                self.query_index = build_index(
+                    vectors,
+                    backend=settings.retrieval,
+                    faiss_min_items=settings.faiss_min_items,
+                )
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            self.similar_index = build_index(
+                vectors / np.maximum(norms, 1e-12),
+                backend=settings.retrieval,
+                faiss_min_items=settings.faiss_min_items,
+            )
+        self.retrieval = self.query_index.kind if self.query_index is not None else "exact"
+        self.explain_method = (
+            ("attention" if model.is_sequential else "item-weights")
+            if callable(getattr(model, "item_contributions", None))
+            else "single-item-scores"
+        )
+        self.loaded_at = time.time()
+
+    # ------------------------------------------------------------------ ids and histories
+    def item_index(self, item: str, *, field: str = "item") -> int:
+        """Index of a raw item id; 404 naming ``field`` when unknown."""
+        try:
+            return self.item_vocab.index(item)
+        except KeyError:
+            raise RequestError(404, field, f"unknown item id {item!r}") from None
+
+    def item_indices(self, items: Sequence[str], *, field: str = "items") -> np.ndarray:
+        """Indices of raw item ids; 404 naming ``field`` and the first unknown id."""
+        out = np.empty(len(items), dtype=np.int32)
+        for pos, item in enumerate(items):
+            try:
+                out[pos] = self.item_vocab.index(item)
+            except KeyError:
+                raise RequestError(404, f"{field}[{pos}]", f"unknown item id {item!r}") from None
+        return out
+
+    def user_history(self, user: str) -> tuple[np.ndarray, bool]:
+        """The user's item indices, oldest first, and whether the user is known.
+
+        Known means seen in training or with stored events. Stored events come after
+        the training history; items unknown to the model are skipped.
+        """
+        limit = self.settings.max_history
+        parts: list[np.ndarray] = []
+        known = user in self.user_vocab
+        if known:
+            parts.append(self.history.sequence(self.user_vocab.index(user)))
+        posted = self.store.user_items(user, limit=limit)
+        if posted:
+            known = True
+            vocab = self.item_vocab
+            idx = [vocab.index(i) for i in posted if i in vocab]
+            parts.append(np.asarray(idx, dtype=np.int32))
+        if not parts:
+            return np.zeros(0, dtype=np.int32), known
+        history = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        return history[-limit:], known
+
+    # ------------------------------------------------------------------ recommending
+    def recommend(
+        self, history: np.ndarray, k: int, *, exclude_seen: bool, explain: bool
+    ) -> list[Scored]:
+        """Top-``k`` for one history (item indices), optionally explained."""
+        exclude = [np.unique(history)] if exclude_seen else None
+        if self.query_index is not None:
+            queries = np.asarray(
+                _numpy(self.model.query_vectors([history])),  # type: ignore[attr-defined]
+                dtype=np.float32,
+            )
+            idx, vals = self.query_index.search(queries, k, exclude)
+        else:
+            with torch.no_grad():
+                scores = self.model.score_history([history])  # (1, num_items)
+            idx, vals = top_k_rows(_numpy(scores).astype(np.float32, copy=True), k, exclude)
+        out = [
+            Scored(int(i), float(v))
+            for i, v in zip(idx[0], vals[0], strict=True)
+            if i >= 0 and np.isfinite(v)
+        ]
+        if explain and len(history):
+            reasons = self.contributions(history, [s.index for s in out])
+            out = [
+                Scored(s.index, s.score, _top(r, self.settings.explain_top))
+                for s, r in zip(out, reasons, strict=True)
+            ]
+        return out
+
+    def popular(self, k: int, *, exclude: np.ndarray | None = None) -> list[Scored]:
+        """The ``k`` items with the most training events (the unknown-user fallback)."""
+        order = self.popular_order
+        if exclude is not None and len(exclude):
+            order = order[~np.isin(order, exclude)]
+        return [Scored(int(i), float(self.popularity[i])) for i in order[:k]]
+
+    def score_of(self, history: np.ndarray, item: int) -> float:
+        """The model's score of ``item`` for ``history``."""
+        with torch.no_grad():
+            scores = _numpy(self.model.score_history([history]))
+        return float(scores[0, item])
+
+    def similar(self, item: int, k: int) -> tuple[list[Scored], str]:
+        """Items most like ``item`` and the method used.
+
+        With item vectors: cosine similarity. Otherwise the model's scores for a
+        history made of ``item`` alone ("people who consumed this next consume").
+        """
+        exclude = [np.asarray([item])]
+        if self.similar_index is not None:
+            vectors = self.similar_index
+            query = np.asarray(_numpy(self.model.item_vectors()), dtype=np.float32)[[item]]  # type: ignore[attr-defined]
+            query /= max(float(np.linalg.norm(query)), 1e-12)
+            idx, vals = vectors.search(query, k, exclude)
+            method = "item-vectors"
+        else:
+            with torch.no_grad():
+                scores = self.model.score_history([np.asarray([item], dtype=np.int32)])
+            idx, vals = top_k_rows(_numpy(scores).astype(np.float32, copy=True), k, exclude)
+            method = "single-item-scores"
+        out = [
+            Scored(int(i), float(v))
+            for i, v in zip(idx[0], vals[0], strict=True)
+            if i >= 0 and np.isfinite(v)
+        ]
+        return out, method
+
+    # ------------------------------------------------------------------ explanations
+    def contributions(
+        self, history: np.ndarray, items: Sequence[int]
+    ) -> list[list[tuple[int, float]]]:
+        """Per target item, ``(history item, weight)`` pairs, strongest first.
+
+        Models with ``item_contributions`` (attention for Transformers, item-item
+        weights for EASE and ItemKNN) answer directly. For other models the weight
+        of history item h is ``score({h})[item] - score({})[item]``: what h alone adds.
+        Weights of repeated history items are summed; only positive weights are kept.
+        """
+        history = np.asarray(history, dtype=np.int64)
+        if len(history) == 0 or not len(items):
+            return [[] for _ in items]
+        if callable(getattr(self.model, "item_contributions", None)):
+            rows = [
+                np.asarray(self.model.item_contributions(history, int(t)), dtype=np.float64)  # type: ignore[attr-defined]
+                for t in items
+            ]
+            uniq, inverse = np.unique(history, return_inverse=True)
+            out = []
+            for row in rows:
+                summed = np.zeros(len(uniq))
+                np.add.at(summed, inverse, row)
+                out.append(_positive_pairs(uniq, summed))
+            return out
+        # distinct recent items, newest first
+        _, first = np.unique(history[::-1], return_index=True)
+        recent = history[::-1][np.sort(first)][:_EXPLAIN_RECENT]
+        with torch.no_grad():
+            scores = _numpy(
+                self.model.score_history(
+                    [np.zeros(0, dtype=np.int32)]
+                    + [np.asarray([h], dtype=np.int32) for h in recent]
+                )
+            )  # (1 + m, num_items)
+        gain = scores[1:] - scores[:1]  # (m, num_items)
+        return [_positive_pairs(recent, gain[:, int(t)].astype(np.float64)) for t in items]
+
+    # ------------------------------------------------------------------ items
+    def search(self, query: str, limit: int) -> list[int]:
+        """Items whose title or id contains ``query`` (case-insensitive), most popular first."""
+        needle = query.strip().lower()
+        if not needle:
+            return [int(i) for i in self.popular_order[:limit]]
+        hits = np.asarray([i for i, text in enumerate(self._search_text) if needle in text])
+        if not len(hits):
+            return []
+        order = np.argsort(-self.popularity[hits], kind="stable")
+        return [int(i) for i in hits[order][:limit]]
+
+    def item_row(self, item: int) -> dict[str, Any]:
+        """The item's fields from the saved item table (values as plain JSON types)."""
+        table = self.model.item_table
+        if table is None:
+            return {}
+        row = table.row(item, named=True)
+        return {k: _plain(v) for k, v in row.items() if k != "item_id"}
+
+    # ------------------------------------------------------------------ events
+    def add_events(self, records: Sequence[EventRecord]) -> list[StoredEvent]:
+        """Validate item ids and store the events (new users are created by them)."""
+        for pos, rec in enumerate(records):
+            if rec.item not in self.item_vocab:
+                field = "item" if len(records) == 1 else f"events[{pos}].item"
+                raise RequestError(404, field, f"unknown item id {rec.item!r}")
+        stored = self.store.add(records)
+        logger.debug("events stored: n=%d", len(stored))
+        return stored
+
+    # ------------------------------------------------------------------ model info
+    def info(self) -> dict[str, Any]:
+        """Model name, config, saved meta and metrics (when the run folder has them)."""
+        from ssl4rec.config.base import to_dict
+
+        meta: dict[str, Any] = {}
+        metrics: dict[str, Any] | None = None
+        if self.model_dir is not None:
+            meta = _read_json(self.model_dir / "meta.json") or {}
+            metrics = _read_json(self.model_dir / "metrics.json") or _read_json(
+                self.model_dir.parent / "metrics.json"
+            )
+        return {
+            "name": self.model.name,
+            "class": type(self.model).__name__,
+            "config": _plain(to_dict(self.model.config)),
+            "meta": meta,
+            "metrics": metrics,
+            "num_users": len(self.user_vocab),
+            "num_items": self.num_items,
+            "is_sequential": bool(self.model.is_sequential),
+            "retrieval": self.retrieval,
+            "explanation_method": self.explain_method,
+            "model_dir": str(self.model_dir) if self.model_dir is not None else None,
+            "loaded_at": self.loaded_at,
+        }
+
+
+def _numpy(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().float().cpu().numpy()
+    return np.asarray(value)
+
+
+def _positive_pairs(items: np.ndarray, weights: np.ndarray) -> list[tuple[int, float]]:
+    order = np.argsort(-weights, kind="stable")
+    return [(int(items[i]), float(weights[i])) for i in order if weights[i] > 0]
+
+
+def _top(pairs: list[tuple[int, float]], top: int) -> list[tuple[int, float]]:
+    return pairs[:top]
+
+
+def _titles(model: Recommender[Any]) -> list[str | None]:
+    n = len(model.item_vocab or [])
+    table = model.item_table
+    if table is None or "title" not in table.columns:
+        return [None] * n
+    return [None if t is None else str(t) for t in table.get_column("title").to_list()]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        logger.warning("cannot read %s: %s", path, err)
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,260 @@
+"""Event store: interactions posted to the service, persisted through SQLAlchemy.
+
+SQLite (a file in WAL mode, or memory) is the embedded default; any SQLAlchemy URL
+(PostgreSQL for several API replicas over one store) works the same way. Events keep
+raw user and item ids, so a store outlives a retrained model with new indices.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ssl4rec.errors import ConfigError
+
+__all__ = ["EventRecord", "EventStore", "StoredEvent"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One interaction to store (raw ids)."""
+
+    user: str
+    item: str
+    timestamp: int
+    weight: float = 1.0
+    event_id: str | None = None
+    """Client-chosen unique id; a repeated id is stored once (idempotent retries)."""
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as stored, with its store-assigned ``id``."""
+
+    id: int
+    user: str
+    item: str
+    timestamp: int
+    weight: float
+    event_id: str | None
+    duplicate: bool = False
+    """True when ``event_id`` was already stored and nothing new was written."""
+
+
+class EventStore:
+    """Append-only interaction log over a SQLAlchemy engine.
+
+    Thread-safe: every call takes its own pooled connection (an in-memory SQLite
+    database has one shared connection behind a lock).
+
+    Args:
+        url: SQLAlchemy URL, e.g. ``sqlite:///events.sqlite`` or
+            ``postgresql+psycopg://user@localhost/ssl4rec``.
+
+    Raises:
+        ConfigError: the URL cannot be parsed or its driver is not installed.
+    """
+
+    def __init__(self, url: str) -> None:
+        try:
+            import sqlalchemy as sa
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "the event store needs SQLAlchemy; pip install 'ssl4rec[serve]'"
+            ) from err
+        self.url = url
+        self._sa = sa
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError as err:
+            raise ConfigError(
+                f"ServeSettings.db must be a file path or a URL; got {url!r}"
+            ) from err
+        self.dialect = parsed.get_backend_name()
+        self._memory = self.dialect == "sqlite" and parsed.database in (None, "", ":memory:")
+        self._lock = threading.Lock() if self._memory else None
+        kwargs: dict[str, Any] = {}
+        if self.dialect == "sqlite":
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if self._memory:
+                kwargs["poolclass"] = sa.pool.StaticPool
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            self.engine = sa.create_engine(url, **kwargs)
+        except (ImportError, sa.exc.ArgumentError) as err:
+            raise ConfigError(f"ServeSettings.db: cannot open {url!r}: {err}") from err
+        if self.dialect == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        meta = sa.MetaData()
+        big_int = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+        self.table = sa.Table(
+            "ssl4rec_events",
+            meta,
+            sa.Column("id", big_int, primary_key=True, autoincrement=True),
+            sa.Column("event_id", sa.String(200), unique=True, nullable=True),
+            sa.Column("user_id", sa.String(200), nullable=False),
+            sa.Column("item_id", sa.String(200), nullable=False),
+            sa.Column("timestamp", sa.BigInteger(), nullable=False),
+            sa.Column("weight", sa.Float(), nullable=False),
+            sa.Column("received_at", sa.Float(), nullable=False),
+            sa.Index("ix_ssl4rec_events_user", "user_id", "timestamp", "id"),
+        )
+        meta.create_all(self.engine)
+        t = self.table
+        self._select_user = (
+            sa.select(t.c.item_id)
+            .where(t.c.user_id == sa.bindparam("user"))
+            .order_by(t.c.timestamp.desc(), t.c.id.desc())
+            .limit(sa.bindparam("limit"))
+        )
+        logger.info("event store ready: backend=%s", self.dialect)
+
+    # ------------------------------------------------------------------ writing
+    def add(self, events: Sequence[EventRecord]) -> list[StoredEvent]:
+        """Store events in one transaction; returns them with their ids, in order."""
+        sa = self._sa
+        t = self.table
+        now = time.time()
+        out: list[StoredEvent] = []
+        with self._locked(), self.engine.begin() as conn:
+            for ev in events:
+                row = {
+                    "event_id": ev.event_id,
+                    "user_id": ev.user,
+                    "item_id": ev.item,
+                    "timestamp": int(ev.timestamp),
+                    "weight": float(ev.weight),
+                    "received_at": now,
+                }
+                if ev.event_id is None:
+                    new_id = conn.execute(t.insert().values(**row)).inserted_primary_key[0]
+                    out.append(_stored(new_id, ev))
+                    continue
+                new_id = conn.execute(self._insert_ignore(row)).scalar()
+                if new_id is not None:
+                    out.append(_stored(new_id, ev))
+                    continue
+                old = conn.execute(sa.select(t).where(t.c.event_id == ev.event_id)).one()
+                out.append(
+                    StoredEvent(
+                        id=int(old.id),
+                        user=old.user_id,
+                        item=old.item_id,
+                        timestamp=int(old.timestamp),
+                        weight=float(old.weight),
+                        event_id=old.event_id,
+                        duplicate=True,
+                    )
+                )
+        return out
+
+    def _insert_ignore(self, row: dict[str, Any]) -> Any:
+        """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id."""
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:  # pragma: no cover - other backends
+            raise ConfigError(
+                f"ServeSettings.db: event ids need SQLite or PostgreSQL; got {self.dialect!r}"
+            )
+        stmt = insert(self.table).values(**row)
+        return stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(self.table.c.id)
+
+    # ------------------------------------------------------------------ reading
+    def user_items(self, user: str, *, limit: int) -> list[str]:
+        """The user's ``limit`` most recent item ids, oldest first (time, then arrival)."""
+        with self._locked(), self.engine.connect() as conn:
+            rows = conn.execute(self._select_user, {"user": user, "limit": limit}).all()
+        return [r[0] for r in reversed(rows)]
+
+    def user_events(self, user: str, *, limit: int = 100) -> list[StoredEvent]:
+        """The user's ``limit`` most recent events, oldest first."""
+        sa = self._sa
+        t = self.table
+        stmt = (
+            sa.select(t)
+            .where(t.c.user_id == user)
+            .order_by(t.c.timestamp.desc(), t.c.id.desc())
+            .limit(limit)
+        )
+        with self._locked(), self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [
+            StoredEvent(
+                id=int(r.id),
+                user=r.user_id,
+                item=r.item_id,
+                timestamp=int(r.timestamp),
+                weight=float(r.weight),
+                event_id=r.event_id,
+            )
+            for r in reversed(rows)
+        ]
+
+    def users(self, *, limit: int = 100) -> list[str]:
+        """Ids of users with stored events, most recently active first."""
+        sa = self._sa
+        t = self.table
+        stmt = (
+            sa.select(t.c.user_id)
+            .group_by(t.c.user_id)
+            .order_by(sa.func.max(t.c.id).desc())
+            .limit(limit)
+        )
+        with self._locked(), self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def count(self) -> int:
+        """Number of stored events."""
+        sa = self._sa
+        with self._locked(), self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar())
+
+    def ping(self) -> None:
+        """Run a trivial query (raises when the database is unreachable)."""
+        with self._locked(), self.engine.connect() as conn:
+            conn.execute(self._sa.text("SELECT 1"))
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    def _locked(self) -> Any:
+        return self._lock if self._lock is not None else _NoLock()
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _stored(new_id: Any, ev: EventRecord) -> StoredEvent:
+    return StoredEvent(
+        id=int(new_id),
+        user=ev.user,
+        item=ev.item,
+        timestamp=int(ev.timestamp),
+        weight=float(ev.weight),
+        event_id=ev.event_id,
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets readers run while one writer appends; NORMAL sync is durable across
+    # application crashes (the last commits may be lost only on power failure).
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

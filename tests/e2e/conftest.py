@@ -1,0 +1,66 @@
+"""A live ssl4rec service on 127.0.0.1 (uvicorn in a thread) for browser tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import polars as pl
+
+import pytest
+
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.models.ease import EASE
+from ssl4rec.serving.app import create_app
+from ssl4rec.serving.settings import ServeSettings
+
+
+def _tiny_model() -> EASE:
+    """EASE on two taste groups (u0-u14: items i0-i9, u15-u29: items i10-i19)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for u in range(30):
+        group = 0 if u < 15 else 10
+        for t, i in enumerate(rng.choice(10, size=5, replace=False) + group):
+            rows.append((f"u{u}", f"i{i}", 1000 * u + t))
+    frame = pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+    titles = pl.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in range(20)],
+            "title": [f"Movie {i} ({'drama' if i < 10 else 'comedy'})" for i in range(20)],
+        }
+    )
+    data = Interactions.from_frame(frame, time_col="timestamp", item_table=titles)
+    return EASE(l2_reg=1.0).fit(data)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[str]:
+    """URL of a running service with a tiny fitted EASE model."""
+    import uvicorn
+
+    db = tmp_path_factory.mktemp("e2e") / "events.sqlite"
+    app = create_app(ServeSettings(db=str(db)), model=_tiny_model())
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

@@ -1,0 +1,126 @@
+"""The web page in a real headless Chromium (Debian ``chromium`` + ``chromium-driver``).
+
+Skipped, with the reason, when Chromium, its driver or Selenium is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+pytestmark = [
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists(),
+        reason="needs Debian packages chromium and chromium-driver "
+        "(apt-get install -y chromium chromium-driver)",
+    ),
+]
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip)")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="ssl4rec-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _recs(driver) -> list[str]:
+    # one script call: atomic with respect to the page re-rendering the list
+    return driver.execute_script(
+        "return [...document.querySelectorAll('li.rec')].map((li) => li.dataset.item)"
+    )
+
+
+def test_pick_user_see_explained_recs_add_event(live_server, browser, tmp_path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 15)
+    browser.get(live_server + "/")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "model-info"), "EASE"))
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".user-chip")))
+
+    user_box = browser.find_element(By.ID, "user-id")
+    user_box.clear()
+    user_box.send_keys("u0")
+    browser.find_element(By.ID, "load-user").click()
+    wait.until(lambda d: len(_recs(d)) > 0)
+    before = _recs(browser)
+    assert all(int(i[1:]) < 10 for i in before[:3])  # u0 is in the drama group
+    because = browser.find_element(By.CSS_SELECTOR, "li.rec .because").text
+    assert because.startswith("because you liked Movie")
+
+    # search a comedy and record it as a new event for u0
+    search = browser.find_element(By.ID, "search")
+    search.send_keys("Movie 12")
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#search-results li")) == 1)
+    assert "Movie 12" in browser.find_element(By.ID, "search-results").text
+    browser.find_element(By.CSS_SELECTOR, "#search-results .add-search").click()
+    wait.until(lambda d: "Movie 12" in d.find_element(By.ID, "history").text)
+    wait.until(lambda d: _recs(d) and _recs(d) != before)
+    after = _recs(browser)
+    assert "i12" not in after and after != before
+    assert "event stored" in browser.find_element(By.ID, "status").text
+
+    # an event from a recommendation's own button changes the list again
+    first = after[0]
+    browser.find_element(By.CSS_SELECTOR, "li.rec .add-event").click()
+    wait.until(lambda d: _recs(d) and first not in _recs(d))
+
+    # an unknown user gets the labelled popularity fallback
+    user_box.clear()
+    user_box.send_keys("stranger")
+    browser.find_element(By.ID, "load-user").click()
+    wait.until(ec.presence_of_element_located((By.ID, "fallback")))
+
+    shot = tmp_path / "web.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+
+
+def test_session_mode(live_server, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 15)
+    browser.get(live_server + "/")
+    browser.find_element(By.ID, "tab-session").click()
+    search = browser.find_element(By.ID, "search")
+    search.send_keys("comedy")
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#search-results li")) == 10)
+    browser.find_element(By.CSS_SELECTOR, "#search-results .add-search").click()
+    wait.until(
+        lambda d: len(_recs(d)) > 0 and "session" in d.find_element(By.ID, "recs-title").text
+    )
+    assert all(int(i[1:]) >= 10 for i in _recs(browser)[:3])
