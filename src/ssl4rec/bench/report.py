@@ -1,0 +1,442 @@
+"""Benchmark report: Markdown tables, significance test, plots, docs sections.
+
+From ``results.json`` (one record per cell) the report builds:
+
+- the main table: one row per (side, model), mean ± std over seeds for each metric
+  and for fit time, seconds per epoch, time to best validation, evaluation time and
+  peak memory; the best value of each column in bold (lowest for times and memory);
+- a paired significance test of the best model against the runner-up on the
+  suite's primary metric, over test users (per-user values averaged over seeds,
+  read from each cell's ``per_user.npz``);
+- with peer results, a ratio table ours / peer for the primary metric, time to best
+  validation and peak memory, and each side's ``exclude_seen`` convention;
+- PNG plots (matplotlib, Agg): metric bars with error bars, accuracy vs training
+  time, beyond-accuracy metrics per model.
+
+``update_doc`` replaces the text between ``<!-- bench:SUITE:start -->`` and
+``<!-- bench:SUITE:end -->`` in a Markdown file and leaves the rest as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ssl4rec.bench.suite import Suite, cell_id
+
+__all__ = [
+    "Row",
+    "aggregate",
+    "render_markdown",
+    "significance",
+    "update_doc",
+    "write_plots",
+    "write_report",
+]
+
+logger = logging.getLogger(__name__)
+
+TIME_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("fit_s", "fit s"),
+    ("seconds_per_epoch", "s/epoch"),
+    ("time_to_best_s", "to best s"),
+    ("eval_s", "eval s"),
+    ("peak_rss_mb", "peak MiB"),
+)
+"""Record field -> column header; lower is better for all of them."""
+_LOWER_IS_BETTER_METRICS = ("gini", "avg_pop")
+
+
+@dataclass
+class Row:
+    """One (side, model) row: values over seeds per column."""
+
+    side: str
+    model: str
+    values: dict[str, list[float]] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    exclude_seen: bool | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.model if self.side == "ssl4rec" else f"{self.model} ({self.side})"
+
+    def mean(self, key: str) -> float:
+        vals = [v for v in self.values.get(key, []) if v is not None and math.isfinite(v)]
+        return float(np.mean(vals)) if vals else math.nan
+
+    def std(self, key: str) -> float:
+        vals = [v for v in self.values.get(key, []) if v is not None and math.isfinite(v)]
+        return float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0 if vals else math.nan
+
+
+def aggregate(records: Sequence[Mapping[str, Any]], suite: Suite | None = None) -> list[Row]:
+    """Group records into rows (ours first in suite order, then peers)."""
+    rows: dict[tuple[str, str], Row] = {}
+    order = [e.label for e in suite.models] if suite is not None else []
+    for rec in records:
+        if suite is not None and rec.get("suite") not in (None, suite.name):
+            continue
+        key = (str(rec.get("side", "ssl4rec")), str(rec.get("model")))
+        row = rows.setdefault(key, Row(side=key[0], model=key[1]))
+        if rec.get("status") != "ok":
+            row.failed.append(f"seed {rec.get('seed')}: {rec.get('error')}")
+            continue
+        row.seeds.append(int(rec.get("seed", 0)))
+        row.exclude_seen = rec.get("exclude_seen")
+        for name, value in (rec.get("metrics") or {}).items():
+            row.values.setdefault(name, []).append(float(value))
+        for fld, _ in TIME_COLUMNS:
+            value = rec.get(fld)
+            row.values.setdefault(fld, []).append(float(value) if value is not None else math.nan)
+        if rec.get("stopped_reason") == "time_budget":
+            row.notes.append(f"time budget {rec.get('time_budget_s'):g} s reached")
+
+    def sort_key(item: tuple[tuple[str, str], Row]) -> tuple[int, int, str]:
+        (side, model), _ = item
+        pos = order.index(model) if model in order else len(order)
+        return (0 if side == "ssl4rec" else 1, pos, model)
+
+    return [row for _, row in sorted(rows.items(), key=sort_key)]
+
+
+def _fmt(mean: float, std: float, digits: int) -> str:
+    if math.isnan(mean):
+        return "–"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _best(rows: Sequence[Row], key: str, lower: bool) -> float | None:
+    means = [r.mean(key) for r in rows if not math.isnan(r.mean(key))]
+    if not means:
+        return None
+    return min(means) if lower else max(means)
+
+
+def _table(rows: Sequence[Row], columns: Sequence[tuple[str, str, bool, int]]) -> list[str]:
+    """Markdown table; ``columns`` = (key, header, lower_is_better, digits)."""
+    header = "| model | seeds | " + " | ".join(h for _, h, _, _ in columns) + " |"
+    lines = [header, "|" + "---|" * (len(columns) + 2)]
+    bests = {key: _best(rows, key, lower) for key, _, lower, _ in columns}
+    for row in rows:
+        cells = []
+        for key, _, _, digits in columns:
+            text = _fmt(row.mean(key), row.std(key), digits)
+            best = bests[key]
+            if best is not None and not math.isnan(row.mean(key)):
+                if round(row.mean(key), digits) == round(best, digits):
+                    text = f"**{text}**"
+            cells.append(text)
+        seeds = str(len(row.seeds)) + (f" ({len(row.failed)} failed)" if row.failed else "")
+        lines.append(f"| {row.name} | {seeds} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def significance(
+    suite: Suite, rows: Sequence[Row], out_dir: Path, metric: str | None = None
+) -> dict[str, Any] | None:
+    """Paired test (Wilcoxon and t) of the best vs runner-up of our models on ``metric``.
+
+    Per-user values of each model are averaged over its seeds (from the cells'
+    ``per_user.npz``), then paired by user.
+
+    Returns:
+        ``{"best", "runner_up", "metric", ...PairedTestResult fields}`` or None when
+        fewer than two of our models have per-user values.
+    """
+    from ssl4rec.evaluation.results import EvalResult
+    from ssl4rec.evaluation.significance import paired_test
+
+    metric = metric or suite.primary
+    ours = [r for r in rows if r.side == "ssl4rec" and not math.isnan(r.mean(metric))]
+    ours.sort(key=lambda r: r.mean(metric), reverse=True)
+    results: list[tuple[Row, EvalResult]] = []
+    for row in ours:
+        loaded = _per_user(out_dir, row, metric)
+        if loaded is not None:
+            results.append((row, loaded))
+        if len(results) == 2:
+            break
+    if len(results) < 2:
+        return None
+    (best, best_res), (second, second_res) = results
+    test = paired_test(second_res, best_res, metric)
+    return {"best": best.name, "runner_up": second.name, **test.to_dict()}
+
+
+def _per_user(out_dir: Path, row: Row, metric: str) -> Any:
+    from ssl4rec.evaluation.results import EvalResult
+
+    users: np.ndarray | None = None
+    values: list[np.ndarray] = []
+    for seed in row.seeds:
+        path = out_dir / "cells" / cell_id(row.model, seed) / "per_user.npz"
+        if not path.is_file():
+            continue
+        with np.load(path, allow_pickle=False) as data:
+            key = f"m:{metric}"
+            if key not in data.files:
+                continue
+            u = data["users"]
+            order = np.argsort(u, kind="stable")
+            if users is None:
+                users = u[order]
+            elif not np.array_equal(users, u[order]):
+                continue
+            values.append(data[key][order])
+    if users is None or not values:
+        return None
+    mean = np.mean(np.stack(values), axis=0)
+    return EvalResult(metrics={metric: float(mean.mean())}, per_user={metric: mean}, users=users)
+
+
+def _ratio_table(rows: Sequence[Row], metric: str) -> list[str]:
+    peers = [r for r in rows if r.side != "ssl4rec"]
+    if not peers:
+        return []
+    ours = {r.model: r for r in rows if r.side == "ssl4rec"}
+    lines = [
+        f"| model | peer | {metric} ours / peer | time to best ours / peer | "
+        "peak memory ours / peer |",
+        "|---|---|---|---|---|",
+    ]
+    for peer in peers:
+        mine = ours.get(peer.model)
+        if mine is None:
+            continue
+
+        def ratio(key: str, mine: Row = mine, peer: Row = peer) -> str:
+            a, b = mine.mean(key), peer.mean(key)
+            if math.isnan(a) or math.isnan(b) or b == 0:
+                return "–"
+            return f"{a / b:.2f} ({a:.4g} / {b:.4g})"
+
+        lines.append(
+            f"| {peer.model} | {peer.side} | {ratio(metric)} | {ratio('time_to_best_s')} | "
+            f"{ratio('peak_rss_mb')} |"
+        )
+    return lines
+
+
+def render_markdown(
+    suite: Suite,
+    results: Mapping[str, Any],
+    out_dir: Path,
+    *,
+    plots: Mapping[str, str] | None = None,
+) -> str:
+    """The Markdown section of one suite (without the markers)."""
+    records = results.get("records", [])
+    rows = aggregate(records, suite)
+    lines = [f"### {suite.name}", ""]
+    if suite.description:
+        lines += [suite.description + ".", ""]
+    ok = [r for r in records if r.get("status") == "ok"]
+    datasets = sorted({str(r.get("dataset")) for r in ok}) or [str(suite.data)]
+    protocols = sorted({str(r.get("protocol")) for r in ok})
+    splits = sorted({str(r.get("split_hash")) for r in ok if r.get("split_hash")})
+    host = results.get("host") or {}
+    commands = results.get("commands") or [results.get("command", "")]
+    lines += [
+        f"- Dataset: {', '.join(datasets)}; protocol: {', '.join(protocols)}; full ranking.",
+        f"- Seeds: {sorted({int(r.get('seed', 0)) for r in ok})}; mean ± std over seeds.",
+        "- Split fingerprint: "
+        + (
+            f"`{splits[0]}` (identical for every row, ours and peers)"
+            if len(splits) == 1
+            else ", ".join(f"`{s}`" for s in splits) or "–"
+        ),
+        f"- Machine: {host.get('processor', '?')}, {host.get('cpu_count', '?')} CPUs, "
+        f"torch {host.get('torch', '?')} ({host.get('torch_threads', '?')} threads), "
+        f"{host.get('platform', '?')}; load average at start "
+        f"{host.get('load_avg_1m', '?')} (the cores are shared, so absolute times vary); "
+        "timings compare only within this table.",
+        "- Produced by: " + "; ".join(f"`{c}`" for c in commands if c),
+        "",
+    ]
+    metric_cols = list(suite.columns) or sorted(
+        {k for r in rows for k in r.values if "@" in k and not k.startswith(suite.beyond)}
+    )
+    columns = [(m, m, m.split("@")[0] in _LOWER_IS_BETTER_METRICS, 4) for m in metric_cols]
+    columns += [(key, head, True, 2 if key != "peak_rss_mb" else 0) for key, head in TIME_COLUMNS]
+    lines += _table(rows, columns) + [""]
+    beyond = [(m, m, m.split("@")[0] in _LOWER_IS_BETTER_METRICS, 4) for m in suite.beyond]
+    if beyond:
+        lines += ["Beyond accuracy:", ""] + _table(rows, beyond) + [""]
+    lines += [
+        "Best per column in **bold** (highest for metrics; lowest for times and memory). "
+        "`fit s` includes validation during training; `to best s` is the training time "
+        "until the best validation epoch (the whole fit for closed-form models); "
+        "`peak MiB` is the peak resident memory of the cell's own process "
+        "(`ru_maxrss`, including the interpreter and libraries).",
+        "",
+    ]
+    sig = significance(suite, rows, out_dir)
+    if sig is not None:
+        lines += [
+            f"Significance ({sig['metric']}, paired over {int(sig['num_users'])} test users, "
+            f"per-user values averaged over seeds): **{sig['best']}** vs runner-up "
+            f"{sig['runner_up']}: difference {sig['mean_diff']:+.4f} "
+            f"(95% CI {sig['ci_low']:+.4f} to {sig['ci_high']:+.4f}), Wilcoxon "
+            f"p = {sig['wilcoxon_p']:.3g}, paired t p = {sig['t_p']:.3g}.",
+            "",
+        ]
+    conventions = sorted({(r.side, r.exclude_seen) for r in rows if r.exclude_seen is not None})
+    if any(side != "ssl4rec" for side, _ in conventions):
+        lines += ["exclude_seen (items of earlier parts masked before ranking):", ""]
+        for side, flag in conventions:
+            who = [r.model for r in rows if r.side == side and r.exclude_seen == flag]
+            lines.append(f"- {side}: {'yes' if flag else 'no'} ({', '.join(who)})")
+        lines.append("")
+        ratio = _ratio_table(rows, suite.primary)
+        if len(ratio) > 2:
+            lines += ["Ours / peer on the same split and machine, in the same run:", ""]
+            lines += ratio + [""]
+    notes = [(e.label, e.notes) for e in suite.models if e.notes]
+    notes += [(r.name, n) for r in rows for n in sorted(set(r.notes))]
+    failures = [(r.name, f) for r in rows for f in r.failed]
+    if notes or failures:
+        lines += ["Notes:", ""]
+        lines += [f"- {name}: {note}" for name, note in notes]
+        lines += [f"- {name} failed: {_short(err)}" for name, err in failures]
+        lines.append("")
+    for title, path in (plots or {}).items():
+        lines += [f"![{suite.name} {title}]({path})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------------- plots
+def write_plots(suite: Suite, rows: Sequence[Row], folder: Path) -> dict[str, Path]:
+    """Write the suite's PNG plots into ``folder``; return title -> path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [r for r in rows if r.seeds]
+    if not rows:
+        return {}
+    names = [r.name for r in rows]
+    colors = ["#4C72B0" if r.side == "ssl4rec" else "#DD8452" for r in rows]
+    out: dict[str, Path] = {}
+
+    metrics = list(suite.columns[:4]) or [suite.primary]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 4.2), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        means = [r.mean(metric) for r in rows]
+        stds = [r.std(metric) for r in rows]
+        ax.bar(range(len(rows)), means, yerr=stds, color=colors, capsize=3)
+        ax.set_xticks(range(len(rows)), names, rotation=60, ha="right", fontsize=8)
+        ax.set_title(metric)
+    fig.suptitle(f"{suite.name}: mean ± std over seeds (orange: peer)")
+    fig.tight_layout()
+    out["metrics"] = _save(fig, folder / f"bench-{suite.name}-metrics.png")
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for row, color in zip(rows, colors, strict=True):
+        x, y = row.mean("fit_s"), row.mean(suite.primary)
+        if math.isnan(x) or math.isnan(y):
+            continue
+        ax.errorbar(x, y, xerr=row.std("fit_s"), yerr=row.std(suite.primary), fmt="o", color=color)
+        ax.annotate(row.name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("training time, s (log)")
+    ax.set_ylabel(suite.primary)
+    ax.set_title(f"{suite.name}: accuracy vs training time")
+    fig.tight_layout()
+    out["accuracy vs time"] = _save(fig, folder / f"bench-{suite.name}-tradeoff.png")
+
+    beyond = [m for m in suite.beyond if any(not math.isnan(r.mean(m)) for r in rows)]
+    if beyond:
+        fig, axes = plt.subplots(1, len(beyond), figsize=(4.2 * len(beyond), 4.2), squeeze=False)
+        for ax, metric in zip(axes[0], beyond, strict=True):
+            means = [r.mean(metric) for r in rows]
+            stds = [r.std(metric) for r in rows]
+            ax.bar(range(len(rows)), means, yerr=stds, color=colors, capsize=3)
+            ax.set_xticks(range(len(rows)), names, rotation=60, ha="right", fontsize=8)
+            ax.set_title(metric)
+        fig.suptitle(f"{suite.name}: beyond accuracy (– where a side has no such metric)")
+        fig.tight_layout()
+        out["beyond accuracy"] = _save(fig, folder / f"bench-{suite.name}-beyond.png")
+    return out
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------- docs
+def markers(suite_name: str) -> tuple[str, str]:
+    return f"<!-- bench:{suite_name}:start -->", f"<!-- bench:{suite_name}:end -->"
+
+
+def update_doc(path: str | Path, suite_name: str, body: str) -> bool:
+    """Replace the suite's marked section of ``path`` (appended when absent).
+
+    Returns:
+        True if the section existed and was replaced, False if it was appended.
+    """
+    path = Path(path)
+    start, end = markers(suite_name)
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        new = pattern.sub(lambda _: block, text, count=1)
+        replaced = True
+    else:
+        new = text.rstrip() + "\n\n" + block + "\n"
+        replaced = False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(tmp, path)
+    return replaced
+
+
+def write_report(suite: Suite, out_dir: str | Path, *, docs: str | Path | None = None) -> Path:
+    """Write ``OUT/report.md`` and plots; with ``docs``, regenerate its suite section.
+
+    Plots go next to ``docs`` (``bench-SUITE-*.png``) when it is given, else to
+    ``OUT/plots``.
+
+    Returns:
+        The path of ``report.md``.
+    """
+    from ssl4rec.bench.runner import load_results
+
+    out = Path(out_dir)
+    results = load_results(out)
+    rows = aggregate(results.get("records", []), suite)
+    plot_dir = Path(docs).parent if docs is not None else out / "plots"
+    plots = write_plots(suite, rows, plot_dir)
+    base = Path(docs).parent if docs is not None else out
+    rel = {title: os.path.relpath(p, base) for title, p in plots.items()}
+    body = render_markdown(suite, results, out, plots=rel)
+    if docs is not None:
+        update_doc(docs, suite.name, body)
+        report_rel = {title: os.path.relpath(p, out) for title, p in plots.items()}
+        body = render_markdown(suite, results, out, plots=report_rel)
+    report = out / "report.md"
+    report.write_text(body, encoding="utf-8")
+    return report

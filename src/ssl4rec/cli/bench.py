@@ -1,0 +1,100 @@
+"""``ssl4rec bench SUITE``: run a benchmark suite (resumable) and write its report."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def bench_command(
+    suite: Annotated[
+        str,
+        typer.Argument(help="A ready suite (ml100k-topn, ml100k-seq, ciao-speed) or a YAML file."),
+    ],
+    seeds: Annotated[
+        int | None, typer.Option("--seeds", help="Run seeds 0..N-1 (default: the suite's).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Results folder (default: runs/bench/SUITE).")
+    ] = None,
+    peer: Annotated[
+        list[str] | None, typer.Option("--peer", help="Also run a peer library (recbole).")
+    ] = None,
+    models: Annotated[
+        str | None, typer.Option("--models", help="Comma-separated labels or model names.")
+    ] = None,
+    report_only: Annotated[
+        bool, typer.Option("--report-only", help="Only rebuild the report from results.json.")
+    ] = False,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="Run the suite on this registered dataset.")
+    ] = None,
+    data_path: Annotated[
+        str | None, typer.Option("--data-path", help="Run the suite on this local file/folder.")
+    ] = None,
+    protocol: Annotated[
+        str | None, typer.Option("--protocol", help="Split protocol (loo, temporal_ratio, ...).")
+    ] = None,
+    docs: Annotated[
+        Path | None,
+        typer.Option("--docs", help="Markdown file whose bench:SUITE section is regenerated."),
+    ] = Path("docs/benchmarks.md"),
+    no_docs: Annotated[bool, typer.Option("--no-docs", help="Do not touch any docs file.")] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run failed cells again on resume.")
+    ] = False,
+    peer_time_budget: Annotated[
+        float | None,
+        typer.Option(
+            "--peer-time-budget", help="Seconds of training per peer model (overrides the suite)."
+        ),
+    ] = None,
+    peer_venv: Annotated[
+        Path | None, typer.Option("--peer-venv", help="RecBole's virtual env (created if missing).")
+    ] = None,
+) -> None:
+    """Run every (model, seed) cell of SUITE, then write the report.
+
+    Finished cells in --out are not run again. Failed cells are recorded with their
+    error and the suite goes on. An invalid suite is rejected before anything runs.
+    """
+    from ssl4rec.bench.report import write_report
+    from ssl4rec.bench.runner import run_suite
+    from ssl4rec.bench.suite import load_suite
+
+    spec = load_suite(suite)
+    if dataset or data_path or protocol:
+        spec = spec.with_overrides(dataset=dataset, data_path=data_path, protocol=protocol)
+    if seeds is not None:
+        if seeds < 1:
+            raise typer.BadParameter("--seeds must be ≥ 1")
+        spec = spec.with_seeds(range(seeds))
+    selected = spec.select(models.split(",") if models else None)
+    out_dir = out or Path("runs") / "bench" / spec.name
+    command = "ssl4rec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if not report_only:
+        options: dict[str, object] = {}
+        if peer_time_budget:
+            options["time_budget_s"] = peer_time_budget
+        if peer_venv:
+            options["venv"] = peer_venv
+        result = run_suite(
+            selected,
+            out_dir,
+            peers=peer or [],
+            retry_failed=retry_failed,
+            command=command,
+            peer_options=options,
+        )
+        typer.echo(
+            f"{len(result.ran)} cells run, {len(result.skipped)} resumed, "
+            f"{len(result.failed)} failed -> {out_dir / 'results.json'}"
+        )
+    report = write_report(spec, out_dir, docs=None if no_docs else docs)
+    typer.echo(f"report: {report}")
+    if docs is not None and not no_docs:
+        typer.echo(f"docs: {docs} (section bench:{spec.name})")

@@ -1,0 +1,49 @@
+"""The suite runner: one process per cell, results.json, resume, failed cells."""
+
+from __future__ import annotations
+
+import json
+
+from ssl4rec.bench.runner import run_suite
+from ssl4rec.bench.suite import load_suite
+
+_FIELDS = {
+    "model",
+    "seed",
+    "dataset",
+    "protocol",
+    "metrics",
+    "wall_s",
+    "seconds_per_epoch",
+    "time_to_best_s",
+    "eval_s",
+    "peak_rss_mb",
+    "status",
+}
+
+
+def test_run_resume_and_failed_cell(make_suite, tmp_path):
+    models = [
+        {"model": {"name": "pop"}},
+        {"label": "ease-timeout", "model": {"name": "ease"}, "timeout_s": 0.01},
+        {"model": {"name": "ease", "l2_reg": 10.0}},
+    ]
+    suite = load_suite(make_suite(models))
+    out = tmp_path / "out"
+    first = run_suite(suite, out, command="ssl4rec bench tiny")
+    assert first.ran == ["pop-s0", "ease-timeout-s0", "ease-s0"]
+    results = json.loads((out / "results.json").read_text())
+    records = {r["cell"]: r for r in results["records"]}
+    assert set(records) == {"pop-s0", "ease-timeout-s0", "ease-s0"}
+    ok = records["ease-s0"]
+    assert ok["status"] == "ok" and _FIELDS <= set(ok)
+    assert ok["protocol"] == "temporal_ratio" and ok["metrics"]["ndcg@5"] > 0
+    assert ok["peak_rss_mb"] > 0 and ok["split_hash"] == records["pop-s0"]["split_hash"]
+    assert (out / "cells" / "ease-s0" / "per_user.npz").is_file()
+    failed = records["ease-timeout-s0"]
+    assert failed["status"] == "failed" and "timeout" in failed["error"]
+    assert first.failed == ["ease-timeout-s0"]
+
+    again = run_suite(suite, out)  # resume: nothing is redone
+    assert again.ran == [] and len(again.skipped) == 3
+    assert json.loads((out / "results.json").read_text())["commands"] == ["ssl4rec bench tiny"]

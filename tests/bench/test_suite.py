@@ -1,0 +1,83 @@
+"""Suite loading and validation: bad suites are rejected before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from ssl4rec.bench.runner import run_suite
+from ssl4rec.bench.suite import list_suites, load_suite
+from ssl4rec.errors import ConfigError
+
+
+def test_ready_suites_parse():
+    names = list_suites()
+    assert {"ml100k-topn", "ml100k-seq", "ciao-speed"} <= set(names)
+    for name in names:
+        suite = load_suite(name)
+        assert suite.models and suite.seeds
+        assert suite.primary in suite.metric_names()
+
+
+def test_topn_suite_has_the_issue_models():
+    labels = [e.label for e in load_suite("ml100k-topn").models]
+    assert labels == [
+        "pop",
+        "itemknn",
+        "ease",
+        "bpr",
+        "multdae",
+        "multvae",
+        "cdae",
+        "recvae",
+        "cfgan",
+    ]
+
+
+def test_unknown_model_is_rejected_naming_the_entry(make_suite, tmp_path):
+    path = make_suite([{"model": {"name": "pop"}}, {"model": {"name": "easee"}}])
+    suite = load_suite(path)
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match=r"models\[1\] \(easee\).*did you mean 'ease'"):
+        run_suite(suite, out)
+    assert not out.exists()  # nothing ran, nothing was written
+
+
+def test_bad_model_config_is_rejected_naming_the_entry(make_suite):
+    path = make_suite([{"label": "strong", "model": {"name": "ease", "l2_reg": 1.0, "lr": 2}}])
+    with pytest.raises(ConfigError, match=r"models\[0\] \(strong\).*lr"):
+        load_suite(path).validate()
+
+
+def test_unknown_metric_is_rejected(make_suite):
+    path = make_suite(eval={"metrics": ["ndcg@5", "ndgc@5"]})
+    with pytest.raises(ConfigError, match="ndgc"):
+        load_suite(path).validate()
+
+
+def test_report_metric_must_be_evaluated(make_suite):
+    path = make_suite(report={"primary": "mrr@5"})
+    with pytest.raises(ConfigError, match="report: metric 'mrr@5'"):
+        load_suite(path).validate()
+
+
+def test_registered_but_missing_model_is_named(make_suite, monkeypatch):
+    from ssl4rec import registry
+
+    monkeypatch.setitem(registry.MODELS, "ghost", "ssl4rec.models.ghost_model:Ghost")
+    path = make_suite([{"model": {"name": "pop"}}, {"label": "g", "model": {"name": "ghost"}}])
+    with pytest.raises(ConfigError, match=r"models\[1\] \(g\): model 'ghost' is registered but"):
+        load_suite(path).validate()
+
+
+def test_unknown_suite_keys_are_listed_at_once(make_suite):
+    path = make_suite(seedz=[0], modles=[])
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    assert len(info.value.problems) >= 2
+
+
+def test_select_unknown_label(make_suite):
+    suite = load_suite(make_suite())
+    assert [e.label for e in suite.select(["ease"]).models] == ["ease"]
+    with pytest.raises(ConfigError, match="matches no model"):
+        suite.select(["bert"])
