@@ -60,7 +60,7 @@ class _MF(nn.Module):
         nn.init.xavier_normal_(self.item.weight)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """users ``(b,)``, items ``(b,)`` or ``(b, n)`` -> scores of the same shape as items."""
+        """Scores for users ``(b,)`` and items ``(b,)`` or ``(b, n)`` (same shape as items)."""
         u = self.user(users)  # (b, d)
         v = self.item(items)  # (b, d) or (b, n, d)
         if v.dim() == 3:

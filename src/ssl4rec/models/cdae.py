@@ -30,8 +30,11 @@ class CDAEConfig(ModelConfig):
     """Hidden units, also the size of the user node; > 0."""
     dropout: float = 0.5
     """Drop-out corruption of the input vector (kept entries scaled by 1/(1-q)); in [0, 1)."""
-    hidden_activation: str = "sigmoid"
-    """Activation of the hidden layer: tanh, sigmoid, relu or identity."""
+    hidden_activation: str = "relu"
+    """Activation of the hidden layer: tanh, sigmoid (the paper's), relu or identity.
+
+    relu is the default: on ml-100k validation it beats sigmoid by far (0.130 vs 0.069
+    NDCG@10), as in RecBole's default."""
     output_activation: str = "sigmoid"
     """``"sigmoid"`` (with the logistic loss) or ``"identity"`` (with the squared loss)."""
     loss: str = "bce"

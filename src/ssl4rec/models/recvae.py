@@ -56,8 +56,11 @@ class RecVAEConfig(ModelConfig):
         super().validate(checks)
         checks.all_positive("hidden_dims", self.hidden_dims)
         if len(self.hidden_dims) != 1:
-            checks.fail("hidden_dims", "one width (all five encoder layers share it)",
-                        list(self.hidden_dims))
+            checks.fail(
+                "hidden_dims",
+                "one width (all five encoder layers share it)",
+                list(self.hidden_dims),
+            )
         checks.positive("embedding_dim", self.embedding_dim)
         checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
         checks.non_negative("gamma", self.gamma)

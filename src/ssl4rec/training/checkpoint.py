@@ -185,6 +185,7 @@ class RunFolder:
         """``curves.png``: every loss term and the validation metric per epoch."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         if not records:
             return
@@ -202,6 +203,8 @@ class RunFolder:
             ax_metric.plot(*zip(*points, strict=True), marker="o", markersize=3)
         ax_metric.set_xlabel("epoch")
         ax_metric.set_title(f"validation {monitor}")
+        for ax in (ax_loss, ax_metric):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.tight_layout()
         _atomic_write_bytes(self.path / "curves.png", lambda tmp: fig.savefig(tmp, format="png"))
 

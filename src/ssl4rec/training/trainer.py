@@ -215,8 +215,17 @@ class Trainer:
                 state.records.append(record)
                 self._log_epoch(record)
                 if run is not None:
-                    self._write_epoch(run, model, optimizers, generator, device, state, best,
-                                      improved, fingerprint)
+                    self._write_epoch(
+                        run,
+                        model,
+                        optimizers,
+                        generator,
+                        device,
+                        state,
+                        best,
+                        improved,
+                        fingerprint,
+                    )
                 for callback in self.callbacks:
                     hook = getattr(callback, "on_epoch_end", None)
                     if hook is not None:
@@ -306,9 +315,7 @@ class Trainer:
                 postfix["loss"] = float(loss.detach())
         return {k: totals[k] / counts[k] for k in totals}
 
-    def _validate(
-        self, model: Recommender[Any], valid: Interactions, seen: Any
-    ) -> float:
+    def _validate(self, model: Recommender[Any], valid: Interactions, seen: Any) -> float:
         from ssl4rec.evaluation.evaluator import evaluate_interactions
 
         for module in model.modules().values():
