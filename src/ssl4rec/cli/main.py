@@ -14,8 +14,8 @@ import typer
 
 from ssl4rec import __version__
 from ssl4rec.cli import config as config_cmd
-from ssl4rec.cli.bench import bench_command
 from ssl4rec.cli import datasets as datasets_cmd
+from ssl4rec.cli.bench import bench_command
 from ssl4rec.cli.evaluate import evaluate_command
 from ssl4rec.cli.quickstart import quickstart_command
 from ssl4rec.cli.recommend import recommend_command

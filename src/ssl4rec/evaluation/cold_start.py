@@ -19,8 +19,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +31,9 @@ from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.evaluation.evaluator import evaluate_interactions
 from ssl4rec.evaluation.metrics import Metric
 from ssl4rec.evaluation.results import EvalResult
-from ssl4rec.models.base import History, Recommender
+from ssl4rec.models.base import Recommender
 
-__all__ = ["ColdStartSplit", "cold_start_split", "evaluate_cold_start", "scoring_history"]
+__all__ = ["ColdStartSplit", "cold_start_split", "evaluate_cold_start"]
 
 logger = logging.getLogger(__name__)
 
@@ -117,22 +116,6 @@ def cold_start_split(
     return result
 
 
-@contextmanager
-def scoring_history(model: Recommender[Any], data: Interactions) -> Iterator[None]:
-    """Within the block, ``model.score(users)`` reads users' histories from ``data``.
-
-    Used to score the test part from train + valid histories without retraining
-    (the leave-one-out convention: the valid event precedes the test event).
-    """
-    model._check_fitted()
-    old = model.history
-    model.history = History.from_interactions(data)
-    try:
-        yield
-    finally:
-        model.history = old
-
-
 def evaluate_cold_start(
     model: Recommender[Any],
     cold_split: ColdStartSplit,
@@ -156,7 +139,7 @@ def evaluate_cold_start(
     split = cold_split.split
     seen = split.seen_before("test") if exclude_seen else None
     out: dict[str, EvalResult] = {}
-    with scoring_history(model, split.train_valid):
+    with model.using_history(split.train_valid):
         for name, truth in (("cold", cold_split.cold_test), ("warm", cold_split.warm_test)):
             out[name] = evaluate_interactions(
                 model,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,9 @@ def evaluate(
         metrics: metric names like ``"ndcg@10"`` or parsed ``Metric`` objects.
         exclude_seen: mask items from the earlier parts
             (``split.seen_before(part)``) before ranking.
+
+    Sequential models score the test part from train + valid histories (without
+    retraining); other models score from the training history they were fitted on.
         batch_size: users scored at once.
         item_vectors: ``(num_items, d)`` vectors for diversity; without them the
             item genres of the training data are used.
@@ -80,7 +84,8 @@ def evaluate(
     if part == "train":
         raise ConfigError("evaluate(): part must be 'valid' or 'test'; got 'train'")
     seen = split.seen_before(part) if exclude_seen else None
-    return evaluate_interactions(
+    run = partial(
+        evaluate_interactions,
         model,
         truth,
         seen=seen,
@@ -92,6 +97,12 @@ def evaluate(
         seed=seed,
         part=part,
     )
+    if part == "test" and model.is_sequential:
+        # A sequential model predicts the next event from everything before it, and
+        # the events just before a test event are in valid (RecBole does the same).
+        with model.using_history(split.train_valid):
+            return run()
+    return run()
 
 
 def evaluate_interactions(

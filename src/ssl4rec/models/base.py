@@ -15,7 +15,8 @@ import os
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
@@ -311,6 +312,22 @@ class Recommender(ABC, Generic[C]):
         self.user_vocab = train.user_vocab
         self.item_vocab = train.item_vocab
         self.item_table = train.item_table
+
+    @contextmanager
+    def using_history(self, data: Interactions) -> Iterator[None]:
+        """Within the block, ``score(users)`` reads users' histories from ``data``.
+
+        No retraining: the model scores from the longer history it is given. The
+        evaluator uses this to score a sequential model's test events from train +
+        valid histories (the event before a leave-one-out test event is in valid).
+        """
+        self._check_fitted()
+        old = self.history
+        self.history = History.from_interactions(data)
+        try:
+            yield
+        finally:
+            self.history = old
 
     @property
     def is_fitted(self) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -65,7 +66,7 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         length = self.config.max_seq_len
         wins = self.windows(train, length + 1, length)
         order = torch.randperm(len(wins), generator=generator).tolist()
-        n = train.num_items
+        candidates = torch.from_numpy(np.flatnonzero(train.item_counts > 0) + 1)  # item tokens
         for start in range(0, len(order), self.config.batch_size):
             chunk = [wins[i] for i in order[start : start + self.config.batch_size]]
             batch = {
@@ -73,8 +74,8 @@ class SASRec(SequentialRecommender[SASRecConfig]):
                 "targets": left_pad([w[1:] for w in chunk], length),  # (B, L)
             }
             if self.config.loss == "bce":
-                neg = torch.randint(1, n + 1, batch["targets"].shape, generator=generator)
-                batch["negatives"] = neg * (batch["targets"] > 0)  # (B, L)
+                pick = torch.randint(len(candidates), batch["targets"].shape, generator=generator)
+                batch["negatives"] = candidates[pick] * (batch["targets"] > 0)  # (B, L)
             yield batch
 
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:

@@ -187,11 +187,7 @@ class SequentialRecommender(Recommender[C]):
                 causal=self.causal,
             )
             self.net = SequenceNet(items, encoder)
-        self.build_heads()
         self._windows_cache = None
-
-    def build_heads(self) -> None:  # noqa: B027 - optional hook
-        """Create model-specific modules after ``self.net`` (inside no seed context)."""
 
     def _text_vectors(self, data: Interactions) -> torch.Tensor:
         """``(num_items, t)`` text vectors: given, restored from a save, or encoded."""
@@ -254,29 +250,30 @@ class SequentialRecommender(Recommender[C]):
             logger.info("training windows: users=%d windows=%d", train.num_users, len(wins))
         return self._windows_cache[2]
 
-    def item_logits(self, hidden: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """Logits ``(N, n)`` of hidden states ``(N, d)``; items without training
-        events are not candidates during training (most negative logit)."""
-        logits = hidden @ table.T  # (N, n)
-        assert self.net is not None
-        untrained = ~self.net.items.trained
-        if bool(untrained.any()):
-            logits = logits.masked_fill(untrained[None], torch.finfo(logits.dtype).min)
-        return logits
-
     def next_item_loss(
         self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor
     ) -> torch.Tensor:
         """Mean cross-entropy over all items at every position with a target.
+
+        Items without training events are not candidates (they are never targets
+        and would only be pushed down as negatives); the softmax runs over the rest.
 
         Args:
             hidden: ``(B, L, d)`` hidden states.
             targets: int64 ``(B, L)`` target tokens (0 = no target at that position).
             table: ``(n, d)`` item vectors.
         """
+        assert self.net is not None
         keep = targets > 0  # (B, L)
-        logits = self.item_logits(hidden[keep], table)  # (N, n)
-        return nn.functional.cross_entropy(logits, targets[keep] - 1)
+        h = hidden[keep]  # (N, d)
+        target = targets[keep] - 1  # (N,) item indices
+        trained = self.net.items.trained
+        if not bool(trained.all()):
+            candidates = trained.nonzero().squeeze(1)  # (n',)
+            remap = torch.full_like(trained, -1, dtype=torch.long)  # (n,)
+            remap[candidates] = torch.arange(len(candidates), device=remap.device)
+            table, target = table[candidates], remap[target]  # (n', d), (N,)
+        return nn.functional.cross_entropy(h @ table.T, target)  # logits (N, n')
 
     # ------------------------------------------------------------------ scoring
     def _tokens(self, histories: Sequence[np.ndarray]) -> torch.Tensor:

@@ -53,9 +53,8 @@ def left_pad(
     room = length - (append is not None)
     for row, seq in enumerate(sequences):
         seq = np.asarray(seq, dtype=np.int64)[-room:] if room > 0 else np.zeros(0, np.int64)
-        end = length - (append is not None)
         if len(seq):
-            out[row, end - len(seq) : end] = seq + offset
+            out[row, room - len(seq) : room] = seq + offset
         if append is not None:
             out[row, -1] = append
     return torch.from_numpy(out)
@@ -78,16 +77,19 @@ class SelfAttention(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(
-        self, x: torch.Tensor, allowed: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        self, x: torch.Tensor, allowed: torch.Tensor, *, return_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Attend.
 
         Args:
             x: ``(B, L, d)`` inputs.
             allowed: bool ``(B, L, L)``; ``allowed[b, i, j]`` lets query i see key j.
+            return_weights: compute the weights explicitly and return them; otherwise
+                the fused ``scaled_dot_product_attention`` kernel runs.
 
         Returns:
-            ``(B, L, d)`` outputs and ``(B, h, L, L)`` attention weights (rows sum to 1).
+            ``(B, L, d)`` outputs and ``(B, h, L, L)`` attention weights (rows sum to
+            1) or ``None``.
         """
         b, length, dim = x.shape
         h = self.num_heads
@@ -95,11 +97,20 @@ class SelfAttention(nn.Module):
         q = q.view(b, length, h, dim // h).transpose(1, 2)  # (B, h, L, d/h)
         k = k.view(b, length, h, dim // h).transpose(1, 2)  # (B, h, L, d/h)
         v = v.view(b, length, h, dim // h).transpose(1, 2)  # (B, h, L, d/h)
-        logits = q @ k.transpose(-2, -1) / math.sqrt(dim // h)  # (B, h, L, L)
         # finite fill: a fully masked row becomes uniform, never NaN
-        logits = logits.masked_fill(~allowed[:, None], torch.finfo(logits.dtype).min)
-        weights = torch.softmax(logits, dim=-1)  # (B, h, L, L)
-        y = self.dropout(weights) @ v  # (B, h, L, d/h)
+        fill = torch.finfo(x.dtype).min
+        weights = None
+        if return_weights:
+            logits = q @ k.transpose(-2, -1) / math.sqrt(dim // h)  # (B, h, L, L)
+            logits = logits.masked_fill(~allowed[:, None], fill)
+            weights = torch.softmax(logits, dim=-1)  # (B, h, L, L)
+            y = self.dropout(weights) @ v  # (B, h, L, d/h)
+        else:
+            bias = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device)  # (B, L, L)
+            bias = bias.masked_fill(~allowed, fill)[:, None]  # (B, 1, L, L)
+            y = nn.functional.scaled_dot_product_attention(
+                q, k, v, attn_mask=bias, dropout_p=self.dropout.p if self.training else 0.0
+            )  # (B, h, L, d/h)
         y = y.transpose(1, 2).reshape(b, length, dim)  # (B, L, d)
         return self.out(y), weights
 
@@ -118,10 +129,10 @@ class TransformerBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(
-        self, x: torch.Tensor, allowed: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B, L, d)`` -> ``(B, L, d)`` and the ``(B, h, L, L)`` attention weights."""
-        y, weights = self.attn(self.norm1(x), allowed)
+        self, x: torch.Tensor, allowed: torch.Tensor, *, return_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(B, L, d)`` -> ``(B, L, d)`` and the ``(B, h, L, L)`` weights if asked."""
+        y, weights = self.attn(self.norm1(x), allowed, return_weights=return_weights)
         x = x + self.dropout(y)
         x = x + self.dropout(self.ff(self.norm2(x)))
         return x, weights
@@ -193,8 +204,8 @@ class TransformerEncoder(nn.Module):
         allowed = self.attention_mask(tokens)
         attention: list[torch.Tensor] = []
         for block in self.blocks:
-            x, weights = block(x, allowed)
+            x, weights = block(x, allowed, return_weights=return_attention)
             x = x * keep
-            if return_attention:
+            if weights is not None:
                 attention.append(weights)
         return self.final_norm(x), attention

@@ -1,0 +1,150 @@
+"""Tests of SASRec (and, through it, the shared sequential base)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import torch
+
+import pytest
+
+from ssl4rec.config.base import from_dict, to_dict
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.errors import ConfigError, DataError
+from ssl4rec.models.base import load_model
+from ssl4rec.models.sasrec import SASRec, SASRecConfig
+from ssl4rec.registry import get_model_class
+from ssl4rec.testing.fakes import HashTextEncoder
+from ssl4rec.training.trainer import TrainConfig
+
+TINY = dict(
+    hidden_dim=16,
+    num_layers=1,
+    num_heads=2,
+    ff_dim=32,
+    dropout=0.0,
+    batch_size=32,
+    learning_rate=1e-2,
+    max_seq_len=8,
+)
+
+
+def cycle_data(num_users=40, num_items=12, length=10, seed=0) -> Interactions:
+    """Each user walks the item cycle 0 -> 1 -> ... from a random start: next = last + 1."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(num_users):
+        start = int(rng.integers(num_items))
+        for t in range(length):
+            rows.append((f"u{u}", f"i{(start + t) % num_items}", t))
+    frame = pl.DataFrame(rows, schema=["user_id", "item_id", "ts"], orient="row")
+    items = pl.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in range(num_items)],
+            "title": [f"movie number {i}" for i in range(num_items)],
+        }
+    )
+    return Interactions.from_frame(frame, time_col="ts", item_table=items)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return cycle_data()
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    model = SASRec(**TINY, epochs=12)
+    return model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
+
+
+def next_index(model, raw_last: str) -> int:
+    return int(model.item_vocab.index(f"i{(int(raw_last[1:]) + 1) % 12}"))
+
+
+def test_learns_the_planted_next_item(fitted, data):
+    hits = 0
+    for start in range(12):
+        hist = [f"i{(start + t) % 12}" for t in range(5)]
+        recs = fitted.recommend_history(hist, k=1)
+        hits += int(recs.items[0, 0] == f"i{(start + 5) % 12}")
+    assert hits >= 10
+
+
+def test_empty_short_and_long_histories_give_finite_scores(fitted):
+    long = np.tile(np.arange(12), 5)  # longer than max_seq_len
+    scores = fitted.score_history([np.array([], dtype=np.int64), np.array([3]), long])
+    assert scores.shape == (3, 12) and scores.dtype == torch.float32
+    assert torch.isfinite(scores).all()
+    torch.testing.assert_close(scores[2], fitted.score_history([long[-8:]])[0])
+
+
+def test_recommend_from_training_history(fitted, data):
+    recs = fitted.recommend(["u0", "u1"], k=3)
+    assert recs.items.shape == (2, 3)
+
+
+def test_item_contributions_cover_history_positions(fitted):
+    hist = np.arange(10) % 12
+    weights = fitted.item_contributions(hist, item=0)
+    assert weights.shape == (10,)
+    assert np.all(weights[:2] == 0)  # cut off by max_seq_len=8
+    assert 0.99 <= weights.sum() <= 1.0 + 1e-5 and np.all(weights >= 0)
+
+
+def test_same_seed_same_model(data):
+    cfg = TrainConfig(progress=False, num_threads=1, max_epochs=1)
+    a = SASRec(**TINY).fit(data, train_config=cfg).score_history([np.array([1, 2])])
+    b = SASRec(**TINY).fit(data, train_config=cfg).score_history([np.array([1, 2])])
+    torch.testing.assert_close(a, b)
+
+
+def test_sampled_bce_option_trains(data):
+    model = SASRec(**TINY, loss="bce", epochs=2).fit(
+        data, train_config=TrainConfig(progress=False, num_threads=1)
+    )
+    assert torch.isfinite(model.score_history([np.array([0, 1])])).all()
+    assert model.train_summary["epochs_run"] == 2
+
+
+def test_text_model_saves_vectors_and_loads_without_encoder(data, tmp_path):
+    encoder = HashTextEncoder(16)
+    model = SASRec(**TINY, epochs=1, item_repr="id+text", text_cache_dir=str(tmp_path / "cache"))
+    model = SASRec(model.config, text_encoder=encoder)
+    model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
+    assert encoder.calls == 1
+    model.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")  # config names MiniLM, but no encoder is loaded
+    hist = [np.array([1, 2, 3])]
+    torch.testing.assert_close(loaded.score_history(hist), model.score_history(hist))
+    assert torch.equal(loaded.net.items.text, model.net.items.text)
+
+
+def test_precomputed_text_vectors_of_wrong_shape_are_refused(data):
+    model = SASRec(**TINY, item_repr="text", item_text=np.zeros((5, 4), dtype=np.float32))
+    with pytest.raises(DataError, match=r"item_text must have shape \(12, d\)"):
+        model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
+
+
+def test_text_only_model_uses_given_vectors(data):
+    vectors = HashTextEncoder(8).encode([f"movie number {i}" for i in range(12)])
+    model = SASRec(**TINY, item_repr="text", item_text=vectors, epochs=1)
+    model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
+    assert model.net.items.ids is None
+    assert torch.isfinite(model.score_history([np.array([], dtype=np.int64)])).all()
+
+
+def test_config_validation_reports_every_problem():
+    with pytest.raises(ConfigError) as err:
+        SASRecConfig(hidden_dim=10, num_heads=3, dropout=1.0, max_seq_len=1, loss="hinge")
+    text = str(err.value)
+    for field in ("num_heads", "dropout", "max_seq_len", "loss"):
+        assert field in text
+
+
+def test_config_round_trip_and_registry():
+    cfg = SASRecConfig(item_repr="id+text", text_template="movielens", max_seq_len=200)
+    assert from_dict(SASRecConfig, to_dict(cfg)) == cfg
+    assert get_model_class("sasrec") is SASRec
+    with pytest.raises(ConfigError, match="item_repr"):
+        from_dict(SASRecConfig, {"item_repr": "image"})
