@@ -32,8 +32,8 @@ def serve_command(
         list[str] | None, typer.Option(help="Allow this origin through CORS (repeatable).")
     ] = None,
     torch_threads: Annotated[
-        int | None, typer.Option(help="Intra-op threads for torch models.")
-    ] = None,
+        int | None, typer.Option(help="Intra-op threads for torch models (one request at a time).")
+    ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Serve recommendations, explanations, events and the web page over HTTP."""
