@@ -77,3 +77,24 @@ def test_service_uses_item_vectors_when_the_model_has_them(tiny_data, ease_model
         assert [r["item"] for r in body["items"]] == list(ease_model.recommend("u0", 5).items[0])
         sim = c.get("/items/i3/similar", params={"k": 3}).json()
         assert sim["method"] == "item-vectors" and "i3" not in [r["item"] for r in sim["items"]]
+
+
+@pytest.mark.parametrize("backend", ["exact", "faiss"])
+def test_sasrec_is_served_from_its_item_vectors(tiny_data, backend) -> None:
+    if backend == "faiss":
+        pytest.importorskip("faiss")
+    from fastapi.testclient import TestClient
+
+    from ssl4rec.models.sasrec import SASRec
+    from ssl4rec.training.trainer import TrainConfig
+
+    model = SASRec(
+        hidden_dim=16, num_layers=1, num_heads=2, ff_dim=32, dropout=0.0, max_seq_len=8, epochs=2
+    ).fit(tiny_data, train_config=TrainConfig(progress=False, num_threads=1))
+    settings = ServeSettings(db=":memory:", retrieval=backend)  # type: ignore[arg-type]
+    with TestClient(create_app(settings, model=model)) as c:
+        assert c.get("/model-info").json()["retrieval"].startswith(backend)
+        body = c.get("/users/u0/recommendations", params={"k": 5}).json()
+        assert [r["item"] for r in body["items"]] == list(model.recommend("u0", 5).items[0])
+        sim = c.get("/items/i3/similar", params={"k": 3}).json()
+        assert sim["method"] == "item-vectors" and "i3" not in [r["item"] for r in sim["items"]]

@@ -280,11 +280,22 @@ class SequentialRecommender(Recommender[C]):
         append = self.mask_token if self.append_mask else None
         return left_pad(histories, self.config.max_seq_len, append=append)
 
-    def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
-        """Scores ``(len(histories), num_items)`` from the last position's hidden state.
+    def item_vectors(self) -> np.ndarray:
+        """Item vectors ``(num_items, d)``; a history's score for item i is query · item_i.
+
+        Serving builds its retrieval index (exact, or faiss for large catalogs) and
+        similar-item search on these.
+        """
+        self._check_fitted()
+        assert self.net is not None
+        with torch.no_grad():
+            return self.net.items.table().float().cpu().numpy()
+
+    def query_vectors(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """The last position's hidden state per history, ``(len(histories), d)``.
 
         Histories longer than ``max_seq_len`` keep their most recent items; empty
-        or short ones are left-padded and still give finite scores.
+        or short ones are left-padded and still give finite vectors.
         """
         self._check_fitted()
         assert self.net is not None
@@ -294,10 +305,15 @@ class SequentialRecommender(Recommender[C]):
             for start in range(0, len(histories), 1024):
                 tokens = self._tokens(histories[start : start + 1024]).to(self.device)
                 hidden, _ = self.net(tokens, table)  # (B, L, d)
-                out.append((hidden[:, -1] @ table.T).float().cpu())  # (B, n)
+                out.append(hidden[:, -1].float().cpu())  # (B, d)
         if not out:
-            return torch.zeros(0, self.num_items)
-        return torch.cat(out)
+            return np.zeros((0, self.net.items.table().shape[1]), dtype=np.float32)
+        return torch.cat(out).numpy()
+
+    def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        """Scores ``(len(histories), num_items)``: query vectors · item vectors."""
+        queries = torch.from_numpy(self.query_vectors(histories))  # (n, d)
+        return queries @ torch.from_numpy(self.item_vectors()).T  # (n, num_items)
 
     def item_contributions(self, history: np.ndarray, item: int) -> np.ndarray:
         """Attention of the last position over the history (last block, mean of heads).
