@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
 import torch
 
 import pytest
 
-from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError
 from ssl4rec.models.base import load_model
 from ssl4rec.models.bert4rec import BERT4Rec, BERT4RecConfig
+from ssl4rec.testing.synthetic import TINY_SEQUENTIAL as TINY
+from ssl4rec.testing.synthetic import cycle_data
 from ssl4rec.training.trainer import TrainConfig
-
-TINY = dict(
-    hidden_dim=16,
-    num_layers=1,
-    num_heads=2,
-    ff_dim=32,
-    dropout=0.0,
-    batch_size=32,
-    learning_rate=1e-2,
-    max_seq_len=8,
-)
-
-
-def cycle_data(num_users=40, num_items=12, length=10, seed=0) -> Interactions:
-    """Each user walks the item cycle 0 -> 1 -> ... from a random start."""
-    rng = np.random.default_rng(seed)
-    rows = [
-        (f"u{u}", f"i{(s + t) % num_items}", t)
-        for u, s in enumerate(rng.integers(num_items, size=num_users))
-        for t in range(length)
-    ]
-    frame = pl.DataFrame(rows, schema=["user_id", "item_id", "ts"], orient="row")
-    return Interactions.from_frame(frame, time_col="ts")
 
 
 @pytest.fixture(scope="module")

@@ -3,48 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
 import torch
 
 import pytest
 
 from ssl4rec.config.base import from_dict, to_dict
-from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.models.base import load_model
 from ssl4rec.models.sasrec import SASRec, SASRecConfig
 from ssl4rec.registry import get_model_class
 from ssl4rec.testing.fakes import HashTextEncoder
+from ssl4rec.testing.synthetic import TINY_SEQUENTIAL as TINY
+from ssl4rec.testing.synthetic import cycle_data
 from ssl4rec.training.trainer import TrainConfig
-
-TINY = dict(
-    hidden_dim=16,
-    num_layers=1,
-    num_heads=2,
-    ff_dim=32,
-    dropout=0.0,
-    batch_size=32,
-    learning_rate=1e-2,
-    max_seq_len=8,
-)
-
-
-def cycle_data(num_users=40, num_items=12, length=10, seed=0) -> Interactions:
-    """Each user walks the item cycle 0 -> 1 -> ... from a random start: next = last + 1."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for u in range(num_users):
-        start = int(rng.integers(num_items))
-        for t in range(length):
-            rows.append((f"u{u}", f"i{(start + t) % num_items}", t))
-    frame = pl.DataFrame(rows, schema=["user_id", "item_id", "ts"], orient="row")
-    items = pl.DataFrame(
-        {
-            "item_id": [f"i{i}" for i in range(num_items)],
-            "title": [f"movie number {i}" for i in range(num_items)],
-        }
-    )
-    return Interactions.from_frame(frame, time_col="ts", item_table=items)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import polars as pl
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.data.splits import Split, temporal_ratio_split
 
-__all__ = ["block_interactions", "block_split"]
+__all__ = ["TINY_SEQUENTIAL", "block_interactions", "block_split", "cycle_data"]
 
 
 def block_interactions(
@@ -61,3 +61,40 @@ def block_interactions(
 def block_split(**kwargs: object) -> Split:
     """``temporal_ratio_split`` of ``block_interactions(**kwargs)`` (one valid/test event each)."""
     return temporal_ratio_split(block_interactions(**kwargs))  # type: ignore[arg-type]
+
+
+TINY_SEQUENTIAL: dict[str, object] = {
+    "hidden_dim": 16,
+    "num_layers": 1,
+    "num_heads": 2,
+    "ff_dim": 32,
+    "dropout": 0.0,
+    "batch_size": 32,
+    "learning_rate": 1e-2,
+    "max_seq_len": 8,
+}
+"""A sequential-model config small enough to fit in about a second on one CPU thread."""
+
+
+def cycle_data(
+    num_users: int = 40, num_items: int = 12, length: int = 10, seed: int = 0
+) -> Interactions:
+    """Planted next-item signal: each user walks the item cycle from a random start.
+
+    User u's events are ``i(s), i(s+1), ...`` (mod ``num_items``), so the next item is
+    always the last one plus one. Items carry titles ("movie number i").
+    """
+    rng = np.random.default_rng(seed)
+    rows = [
+        (f"u{u}", f"i{(int(start) + t) % num_items}", t)
+        for u, start in enumerate(rng.integers(num_items, size=num_users))
+        for t in range(length)
+    ]
+    frame = pl.DataFrame(rows, schema=["user_id", "item_id", "ts"], orient="row")
+    items = pl.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in range(num_items)],
+            "title": [f"movie number {i}" for i in range(num_items)],
+        }
+    )
+    return Interactions.from_frame(frame, time_col="ts", item_table=items)
