@@ -45,8 +45,8 @@ def load_data(config: DataConfig, *, home: str | Path | None = None) -> Interact
 
 
 def make_experiment_split(data: Interactions, config: SplitConfig) -> Split:
-    """The split a ``SplitConfig`` describes."""
-    return make_split(
+    """The split a ``SplitConfig`` describes (with held-out cold items if asked)."""
+    split = make_split(
         data,
         config.protocol,
         ratios=config.ratios,
@@ -54,6 +54,13 @@ def make_experiment_split(data: Interactions, config: SplitConfig) -> Split:
         valid_start=config.valid_start,
         test_start=config.test_start,
     )
+    if config.cold_item_fraction is not None:
+        from ssl4rec.evaluation.cold_start import cold_start_split
+
+        split = cold_start_split(
+            data, fraction=config.cold_item_fraction, seed=config.cold_item_seed, base=split
+        ).split
+    return split
 
 
 def build_model(config: ExperimentConfig, **changes: Any) -> Any:
@@ -80,6 +87,9 @@ class RunResult:
     fit_seconds: float = 0.0
     eval_seconds: float = 0.0
     run_dir: Path | None = None
+    views: dict[str, Any] = field(default_factory=dict)
+    """More test results by name: ``exclude_seen=true|false`` (both conventions) and
+    ``cold`` / ``warm`` (cold-start protocol)."""
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -95,6 +105,7 @@ class RunResult:
             "fit_seconds": self.fit_seconds,
             "eval_seconds": self.eval_seconds,
             "train_summary": getattr(self.model, "train_summary", {}),
+            "views": {name: view.metrics for name, view in self.views.items()},
         }
 
 
@@ -148,6 +159,23 @@ def run_experiment(
     start = time.perf_counter()
     test_result = evaluate(model, split, part="test", **kwargs)
     eval_seconds = time.perf_counter() - start
+    views: dict[str, Any] = {}
+    if config.eval.both_conventions:
+        flag = config.eval.exclude_seen
+        views[f"exclude_seen={str(flag).lower()}"] = test_result
+        other = {**kwargs, "exclude_seen": not flag}
+        views[f"exclude_seen={str(not flag).lower()}"] = evaluate(model, split, part="test", **other)
+    if split.cold_items is not None:
+        from ssl4rec.evaluation.cold_start import evaluate_cold_start, of_split
+
+        cold = evaluate_cold_start(
+            model,
+            of_split(split, seed=config.split.cold_item_seed),
+            metrics=metric_names,
+            exclude_seen=config.eval.exclude_seen,
+            batch_size=config.eval.batch_size,
+        )
+        views.update(cold)
     result = RunResult(
         config=config,
         model=model,
@@ -158,6 +186,7 @@ def run_experiment(
         fit_seconds=fit_seconds,
         eval_seconds=eval_seconds,
         run_dir=run_dir,
+        views=views,
     )
     if run_dir is not None:
         model.save(run_dir / "model")

@@ -131,3 +131,27 @@ def test_update_doc_appends_missing_section(tmp_path):
     assert update_doc(doc, "s", "body two") is True
     text = doc.read_text()
     assert "body two" in text and "body one" not in text and text.startswith("# B")
+
+
+def test_views_get_their_own_tables_and_ratios_use_the_peer_convention(make_suite, tmp_path):
+    suite = load_suite(make_suite())
+    out = tmp_path / "out"
+    records = _fake_results(out, [("ease", 0.4, 2.0)])
+    for rec in records:
+        if rec["side"] == "ssl4rec" and rec["status"] == "ok":
+            rec["views"] = {
+                "exclude_seen=true": dict(rec["metrics"]),
+                "exclude_seen=false": {**rec["metrics"], "ndcg@5": 0.2},
+                "cold": {"ndcg@5": 0.05, "recall@5": 0.1},
+            }
+        if rec["side"] == "recbole":
+            rec["exclude_seen"] = False  # as RecBole's sequential models
+    results = {"records": records, "commands": ["x"], "host": {}}
+    text = render_markdown(suite, results, out)
+    off = text.split("Same models, exclude_seen off")[1].split("\n\n", 2)[1]
+    assert "| ease |" in off and "| ease (recbole) |" in off
+    assert "**0.3000 ± 0.0000**" in off  # RecBole's 0.3 beats our 0.2 in that view
+    cold = text.split("Cold-start targets")[1].split("\n\n", 2)[1]
+    assert "| ease | 2 | **0.0500 ± 0.0000** |" in cold and "recbole" not in cold
+    assert "fit s" not in cold  # metric columns only
+    assert "0.67 (0.2 / 0.3) (both exclude_seen=false)" in text  # ratio on the same convention

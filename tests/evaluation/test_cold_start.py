@@ -98,3 +98,34 @@ def test_text_model_ranks_cold_items_and_id_model_cannot(data, tmp_path):
     assert text_res["cold"].metrics["hit@10"] > 0.5
     assert text_res["cold"].part == "test-cold"
     assert text_res["warm"].num_users > text_res["cold"].num_users
+
+
+def test_experiment_with_cold_items_reports_cold_and_warm_views(data, tmp_path):
+    from ssl4rec.config.experiment import ExperimentConfig
+    from ssl4rec.runner import run_experiment
+
+    config = ExperimentConfig.from_dict(
+        {
+            "data": {"dataset": "ml-100k"},  # not loaded: the data is passed in
+            "split": {"protocol": "loo", "cold_item_fraction": 0.1, "cold_item_seed": 0},
+            "model": {"name": "sasrec", **TINY, "epochs": 2, "seen_bias": True},
+            "train": {"progress": False, "num_threads": 1, "patience": None},
+            "eval": {"metrics": ["hit@10", "ndcg@10"], "both_conventions": True},
+        }
+    )
+    result = run_experiment(config, data=data)
+    assert result.split.cold_items is not None and len(result.split.cold_items) == 10
+    assert set(result.views) == {"exclude_seen=true", "exclude_seen=false", "cold", "warm"}
+    assert result.views["exclude_seen=true"] is result.test
+    assert result.views["cold"].part == "test-cold"
+    expected = cold_start_split(data, fraction=0.1, seed=0)
+    assert np.array_equal(result.split.cold_items, expected.cold_items)
+    assert result.views["cold"].num_users == len(expected.cold_test)
+    assert set(result.metrics()["views"]) == set(result.views)
+
+
+def test_cold_item_fraction_is_validated():
+    from ssl4rec.config.experiment import SplitConfig
+
+    with pytest.raises(ConfigError, match="cold_item_fraction"):
+        SplitConfig(protocol="loo", cold_item_fraction=1.5)

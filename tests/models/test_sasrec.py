@@ -119,3 +119,62 @@ def test_config_round_trip_and_registry():
     assert get_model_class("sasrec") is SASRec
     with pytest.raises(ConfigError, match="item_repr"):
         from_dict(SASRecConfig, {"item_repr": "image"})
+
+
+def test_seen_mask_marks_visible_items_once():
+    from ssl4rec.models.nn.sequential import seen_mask
+
+    tokens = torch.tensor([[0, 2, 3, 2], [1, 4, 5, 5]])  # item index = token - 1
+    visible = torch.tensor([[False, True, True, True], [True, True, False, False]])
+    mask = seen_mask(tokens, visible, 5)
+    expected = torch.tensor([[0, 1, 1, 0, 0], [1, 0, 0, 1, 0]], dtype=torch.float32)
+    torch.testing.assert_close(mask, expected)
+
+
+def test_causal_positions_see_only_earlier_items(fitted):
+    tokens = torch.tensor([[0, 2, 3, 4]])
+    rows = torch.zeros(4, dtype=torch.long)
+    visible = fitted.visible_positions(tokens[rows], torch.arange(4))  # (4, 4)
+    assert visible.tolist() == [
+        [False, False, False, False],
+        [False, True, False, False],
+        [False, True, True, False],
+        [False, True, True, True],
+    ]
+
+
+def test_seen_bias_is_learned_and_added_to_history_items(data):
+    # every user walks the cycle without repeating an item: the bias must turn negative
+    model = SASRec(**TINY, epochs=6, seen_bias=True)
+    model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
+    bias = float(model.net.seen_bias.detach())
+    assert bias < -0.1
+    assert not model.factorized
+    hist = np.array([0, 1, 2])
+    plain = torch.from_numpy(model.query_vectors([hist]) @ model.item_vectors().T)[0]
+    scores = model.score_history([hist])[0]
+    expected = plain.clone()
+    expected[hist] += bias
+    torch.testing.assert_close(scores, expected)
+
+
+def test_id_dropout_drops_id_vectors_only_while_training(data):
+    vectors = HashTextEncoder(8).encode([f"movie number {i}" for i in range(12)])
+    model = SASRec(
+        **TINY, epochs=1, item_repr="id+text", item_text=vectors, id_dropout=0.5, adaptor_dropout=0.0
+    )
+    model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
+    items = model.net.items
+    items.eval()
+    torch.testing.assert_close(items.table(), items.table())
+    items.train()
+    torch.manual_seed(0)
+    dropped = items.table()
+    items.eval()
+    full = items.table()
+    text_only = items.adaptor(items.text)
+    same_as_text = torch.isclose(dropped, text_only).all(dim=1)  # rows whose ID was dropped
+    assert 0 < int(same_as_text.sum()) < 12
+    assert not torch.isclose(full, text_only).all(dim=1).any()
+    with pytest.raises(ConfigError, match="id_dropout"):
+        SASRecConfig(item_repr="id+text", id_dropout=1.0)

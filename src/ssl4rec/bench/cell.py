@@ -89,6 +89,10 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
             epochs_run=summary.get("epochs_run"),
             stopped_reason=summary.get("stopped_reason"),
             tuning=result.tuning,
+            views={
+                name: {k: float(v) for k, v in view.metrics.items()}
+                for name, view in result.views.items()
+            },
             time_budget_s=getattr(config.train, "time_budget_s", None),
         )
         bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))

@@ -96,6 +96,9 @@ def aggregate(records: Sequence[Mapping[str, Any]], suite: Suite | None = None) 
         row.exclude_seen = rec.get("exclude_seen")
         for name, value in (rec.get("metrics") or {}).items():
             row.values.setdefault(name, []).append(float(value))
+        for view, metrics in (rec.get("views") or {}).items():
+            for name, value in metrics.items():
+                row.values.setdefault(f"{view}:{name}", []).append(float(value))
         for fld, _ in TIME_COLUMNS:
             value = rec.get(fld)
             row.values.setdefault(fld, []).append(float(value) if value is not None else math.nan)
@@ -200,6 +203,49 @@ def _per_user(out_dir: Path, row: Row, metric: str) -> Any:
     return EvalResult(metrics={metric: float(mean.mean())}, per_user={metric: mean}, users=users)
 
 
+def view_names(rows: Sequence[Row]) -> list[str]:
+    """Names of the extra test views (``exclude_seen=false``, ``cold``, ...) in ``rows``."""
+    names = {key.split(":", 1)[0] for row in rows for key in row.values if ":" in key}
+    return sorted(names)
+
+
+def view_rows(rows: Sequence[Row], view: str) -> list[Row]:
+    """Rows of one view: ours with that view's values; for a convention view
+    (``exclude_seen=X``) also peer rows evaluated under that convention."""
+    out: list[Row] = []
+    for row in rows:
+        if row.side == "ssl4rec":
+            prefix = f"{view}:"
+            values = {k[len(prefix) :]: v for k, v in row.values.items() if k.startswith(prefix)}
+            if not values:
+                continue
+            values.update({k: v for k, v in row.values.items() if ":" not in k and "@" not in k})
+            flag = view.partition("=")[2]
+            out.append(
+                Row(
+                    side=row.side,
+                    model=row.model,
+                    values=values,
+                    seeds=row.seeds,
+                    failed=row.failed,
+                    exclude_seen=(flag == "true") if flag else row.exclude_seen,
+                )
+            )
+        elif view == f"exclude_seen={str(row.exclude_seen).lower()}":
+            out.append(row)
+    return out
+
+
+def _same_convention(mine: Row, peer: Row, metric: str) -> tuple[str, str]:
+    """Our key for ``metric`` under the peer's ``exclude_seen`` convention, and a label."""
+    if peer.exclude_seen is None or mine.exclude_seen == peer.exclude_seen:
+        return metric, ""
+    key = f"exclude_seen={str(peer.exclude_seen).lower()}:{metric}"
+    if key in mine.values:
+        return key, f" (both exclude_seen={str(peer.exclude_seen).lower()})"
+    return metric, " (conventions differ)"
+
+
 def _ratio_table(rows: Sequence[Row], metric: str) -> list[str]:
     peers = [r for r in rows if r.side != "ssl4rec"]
     if not peers:
@@ -215,15 +261,16 @@ def _ratio_table(rows: Sequence[Row], metric: str) -> list[str]:
         if mine is None:
             continue
 
-        def ratio(key: str, mine: Row = mine, peer: Row = peer) -> str:
-            a, b = mine.mean(key), peer.mean(key)
+        def ratio(key: str, mine: Row = mine, peer: Row = peer, ours: str | None = None) -> str:
+            a, b = mine.mean(ours or key), peer.mean(key)
             if math.isnan(a) or math.isnan(b) or b == 0:
                 return "–"
             return f"{a / b:.2f} ({a:.4g} / {b:.4g})"
 
+        ours_key, label = _same_convention(mine, peer, metric)
         lines.append(
-            f"| {peer.model} | {peer.side} | {ratio(metric)} | {ratio('time_to_best_s')} | "
-            f"{ratio('peak_rss_mb')} |"
+            f"| {peer.model} | {peer.side} | {ratio(metric, ours=ours_key)}{label} | "
+            f"{ratio('time_to_best_s')} | {ratio('peak_rss_mb')} |"
         )
     return lines
 
@@ -268,8 +315,14 @@ def render_markdown(
         {k for r in rows for k in r.values if "@" in k and not k.startswith(suite.beyond)}
     )
     columns = [(m, m, m.split("@")[0] in _LOWER_IS_BETTER_METRICS, 4) for m in metric_cols]
+    metric_columns = list(columns)
     columns += [(key, head, True, 2 if key != "peak_rss_mb" else 0) for key, head in TIME_COLUMNS]
     lines += _table(rows, columns) + [""]
+    for view in view_names(rows):
+        if view == f"exclude_seen={str(suite.eval.get('exclude_seen', True)).lower()}":
+            continue  # the main table
+        title = _VIEW_TITLES.get(view, f"Test view `{view}`")
+        lines += [f"{title}:", ""] + _table(view_rows(rows, view), metric_columns) + [""]
     beyond = [(m, m, m.split("@")[0] in _LOWER_IS_BETTER_METRICS, 4) for m in suite.beyond]
     if beyond:
         lines += ["Beyond accuracy:", ""] + _table(rows, beyond) + [""]
@@ -313,6 +366,16 @@ def render_markdown(
     for title, path in (plots or {}).items():
         lines += [f"![{suite.name} {title}]({path})", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+_VIEW_TITLES = {
+    "exclude_seen=false": "Same models, exclude_seen off (nothing masked: RecBole's convention "
+    "for sequential models; peers evaluated that way are listed here)",
+    "exclude_seen=true": "Same models, exclude_seen on (items of earlier parts masked)",
+    "cold": "Cold-start targets (test events whose item was held out of training; "
+    "ranked over the full catalog)",
+    "warm": "Warm targets (the other test events of the cold-start split)",
+}
 
 
 def _short(text: str, limit: int = 300) -> str:

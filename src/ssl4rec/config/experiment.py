@@ -78,9 +78,16 @@ class SplitConfig:
     """For ``global_time``: first timestamp of validation."""
     test_start: int | None = None
     """For ``global_time``: first timestamp of test."""
+    cold_item_fraction: float | None = None
+    """Cold-start protocol: hold this share of the items out of train and valid
+    entirely; test results are then also reported for cold and warm targets."""
+    cold_item_seed: int = 0
+    """Seed that picks the held-out items."""
 
     def __post_init__(self) -> None:
         c = Checks("SplitConfig")
+        if self.cold_item_fraction is not None:
+            c.in_range("cold_item_fraction", self.cold_item_fraction, 0.0, 1.0, low_open=True, high_open=True)
         if len(self.ratios) != 3 or any(r < 0 for r in self.ratios):
             c.fail("ratios", "three non-negative numbers", list(self.ratios))
         elif abs(sum(self.ratios) - 1.0) > 1e-6:
@@ -106,6 +113,8 @@ class EvalConfig:
     """Metric names with cut-offs, e.g. ``ndcg@10`` (parsed at load time)."""
     exclude_seen: bool = True
     """Mask items from earlier splits before ranking."""
+    both_conventions: bool = False
+    """Also evaluate the test part with ``exclude_seen`` flipped (reported beside)."""
     batch_size: int = 1024
     """Users scored at once."""
     sampled_negatives: int | None = None

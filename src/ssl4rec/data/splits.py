@@ -46,6 +46,8 @@ class Split:
     valid: Interactions
     test: Interactions
     protocol: str = "custom"
+    cold_items: np.ndarray | None = None
+    """Items held out of train and valid (cold-start protocol), or None."""
 
     def __post_init__(self) -> None:
         for part in (self.valid, self.test):

@@ -33,7 +33,7 @@ from ssl4rec.evaluation.metrics import Metric
 from ssl4rec.evaluation.results import EvalResult
 from ssl4rec.models.base import Recommender
 
-__all__ = ["ColdStartSplit", "cold_start_split", "evaluate_cold_start"]
+__all__ = ["ColdStartSplit", "cold_start_split", "evaluate_cold_start", "of_split"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,13 @@ def cold_start_split(
     valid = base.valid.select(~is_cold[base.valid.items])
     test_cold = is_cold[base.test.items]
     result = ColdStartSplit(
-        split=Split(train=train, valid=valid, test=base.test, protocol=f"{base.protocol}+cold"),
+        split=Split(
+            train=train,
+            valid=valid,
+            test=base.test,
+            protocol=f"{base.protocol}+cold",
+            cold_items=cold,
+        ),
         cold_items=cold,
         cold_test=base.test.select(test_cold),
         warm_test=base.test.select(~test_cold),
@@ -114,6 +120,26 @@ def cold_start_split(
         )
     logger.info("cold-start split: %s", result.summary())
     return result
+
+
+def of_split(split: Split, seed: int = 0) -> ColdStartSplit:
+    """The ``ColdStartSplit`` of a split that carries ``cold_items``.
+
+    Raises:
+        DataError: the split has no held-out items.
+    """
+    if split.cold_items is None:
+        raise DataError("of_split: the split holds no items out (cold_items is None)")
+    is_cold = np.zeros(split.num_items, dtype=bool)
+    is_cold[split.cold_items] = True
+    test_cold = is_cold[split.test.items]
+    return ColdStartSplit(
+        split=split,
+        cold_items=split.cold_items,
+        cold_test=split.test.select(test_cold),
+        warm_test=split.test.select(~test_cold),
+        seed=seed,
+    )
 
 
 def evaluate_cold_start(

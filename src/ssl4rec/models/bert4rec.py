@@ -83,4 +83,4 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
         assert self.net is not None
         table = self.net.items.table()  # (n, d)
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
-        return {"loss": self.next_item_loss(hidden, batch["targets"], table)}
+        return {"loss": self.next_item_loss(hidden, batch["targets"], table, batch["tokens"])}

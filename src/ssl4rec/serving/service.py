@@ -168,7 +168,10 @@ class RecommendationService:
     ) -> list[Scored]:
         """Top-``k`` for one history (item indices), optionally explained."""
         exclude = [np.unique(history)] if exclude_seen else None
-        if self.query_index is not None:
+        # a learned bias on history items (seen_bias) is outside query · item; it only
+        # matters when those items may be recommended
+        factorized = exclude_seen or getattr(self.model, "factorized", True)
+        if self.query_index is not None and factorized:
             queries = np.asarray(
                 _numpy(self.model.query_vectors([history])),  # type: ignore[attr-defined]
                 dtype=np.float32,

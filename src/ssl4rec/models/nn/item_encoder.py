@@ -72,6 +72,8 @@ class ItemEncoder(nn.Module):
         trained: bool ``(n,)``, items with training events (default: all).
         num_experts: experts of the MoE adaptor.
         adaptor_dropout: dropout on text vectors inside the adaptor.
+        id_dropout: ``id+text``: chance per item and training step that the ID vector
+            is left out of the item's vector (its text part must rank it alone).
     """
 
     def __init__(
@@ -84,8 +86,10 @@ class ItemEncoder(nn.Module):
         trained: torch.Tensor | None = None,
         num_experts: int = 8,
         adaptor_dropout: float = 0.1,
+        id_dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        self.id_dropout = float(id_dropout)
         if mode not in ITEM_REPRS:
             raise ValueError(f"ItemEncoder.mode must be one of {list(ITEM_REPRS)}; got {mode!r}")
         self.num_items = num_items
@@ -112,7 +116,10 @@ class ItemEncoder(nn.Module):
         """Vectors of all items, ``(n, d)`` (row i is item index i)."""
         out: torch.Tensor | None = None
         if self.ids is not None:
-            out = self.ids.weight * self.trained.unsqueeze(-1)  # (n, d): untrained -> 0
+            keep = self.trained  # (n,): untrained items have no ID vector
+            if self.training and self.id_dropout > 0 and self.adaptor is not None:
+                keep = keep & (torch.rand(keep.shape, device=keep.device) >= self.id_dropout)
+            out = self.ids.weight * keep.unsqueeze(-1)  # (n, d)
         if self.adaptor is not None:
             text = self.adaptor(self.text)  # (n, d)
             out = text if out is None else out + text

@@ -27,7 +27,13 @@ from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.item_encoder import ITEM_REPRS, ItemEncoder, ItemRepr
 from ssl4rec.models.nn.transformer import TransformerEncoder, left_pad
 
-__all__ = ["SequenceNet", "SequentialConfig", "SequentialRecommender", "sequence_windows"]
+__all__ = [
+    "SequenceNet",
+    "SequentialConfig",
+    "SequentialRecommender",
+    "seen_mask",
+    "sequence_windows",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +76,13 @@ class SequentialConfig(ModelConfig):
     """Experts of the MoE text adaptor."""
     adaptor_dropout: float = 0.1
     """Dropout on text vectors inside the adaptor, in [0, 1)."""
+    id_dropout: float = 0.0
+    """``id+text`` only: chance per item and training step that its ID vector is left
+    out, so the text part alone must also rank it (what a cold item has), in [0, 1)."""
+    seen_bias: bool = False
+    """Learn one scalar added to the score of every item already in the input window:
+    repeat-aware scoring (it turns negative where users do not repeat items, as on
+    MovieLens, and positive where they do, as in listening logs)."""
 
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
@@ -81,6 +94,7 @@ class SequentialConfig(ModelConfig):
         checks.non_negative("weight_decay", self.weight_decay)
         checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
         checks.in_range("adaptor_dropout", self.adaptor_dropout, 0.0, 1.0, high_open=True)
+        checks.in_range("id_dropout", self.id_dropout, 0.0, 1.0, high_open=True)
         checks.positive("num_experts", self.num_experts)
         checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
         if self.num_heads > 0:
@@ -88,12 +102,19 @@ class SequentialConfig(ModelConfig):
 
 
 class SequenceNet(nn.Module):
-    """Item encoder + Transformer: tokens ``(B, L)`` -> hidden states ``(B, L, d)``."""
+    """Item encoder + Transformer: tokens ``(B, L)`` -> hidden states ``(B, L, d)``.
 
-    def __init__(self, items: ItemEncoder, encoder: TransformerEncoder) -> None:
+    With ``seen_bias`` it also holds the learned score offset of items already in
+    the input window (``seen_bias`` parameter, a scalar starting at 0).
+    """
+
+    def __init__(
+        self, items: ItemEncoder, encoder: TransformerEncoder, *, seen_bias: bool = False
+    ) -> None:
         super().__init__()
         self.items = items
         self.encoder = encoder
+        self.seen_bias = nn.Parameter(torch.zeros(())) if seen_bias else None
 
     def forward(
         self,
@@ -176,6 +197,7 @@ class SequentialRecommender(Recommender[C]):
                 trained=trained,
                 num_experts=cfg.num_experts,
                 adaptor_dropout=cfg.adaptor_dropout,
+                id_dropout=cfg.id_dropout,
             )
             encoder = TransformerEncoder(
                 cfg.hidden_dim,
@@ -186,7 +208,7 @@ class SequentialRecommender(Recommender[C]):
                 cfg.dropout,
                 causal=self.causal,
             )
-            self.net = SequenceNet(items, encoder)
+            self.net = SequenceNet(items, encoder, seen_bias=cfg.seen_bias)
         self._windows_cache = None
 
     def _text_vectors(self, data: Interactions) -> torch.Tensor:
@@ -251,7 +273,11 @@ class SequentialRecommender(Recommender[C]):
         return self._windows_cache[2]
 
     def next_item_loss(
-        self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor
+        self,
+        hidden: torch.Tensor,
+        targets: torch.Tensor,
+        table: torch.Tensor,
+        tokens: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Mean cross-entropy over all items at every position with a target.
 
@@ -262,18 +288,36 @@ class SequentialRecommender(Recommender[C]):
             hidden: ``(B, L, d)`` hidden states.
             targets: int64 ``(B, L)`` target tokens (0 = no target at that position).
             table: ``(n, d)`` item vectors.
+            tokens: the input tokens ``(B, L)``; needed with ``seen_bias`` (the items a
+                position has seen: earlier ones for causal models, all visible ones
+                for bidirectional models).
         """
         assert self.net is not None
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)
         target = targets[keep] - 1  # (N,) item indices
+        logits = h @ table.T  # (N, n)
+        if self.net.seen_bias is not None:
+            if tokens is None:
+                raise ValueError("next_item_loss: seen_bias needs the input tokens")
+            rows, cols = keep.nonzero(as_tuple=True)  # (N,), (N,)
+            visible = self.visible_positions(tokens[rows], cols)  # (N, L)
+            logits = logits + self.net.seen_bias * seen_mask(tokens[rows], visible, table.shape[0])
         trained = self.net.items.trained
         if not bool(trained.all()):
             candidates = trained.nonzero().squeeze(1)  # (n',)
             remap = torch.full_like(trained, -1, dtype=torch.long)  # (n,)
             remap[candidates] = torch.arange(len(candidates), device=remap.device)
-            table, target = table[candidates], remap[target]  # (n', d), (N,)
-        return nn.functional.cross_entropy(h @ table.T, target)  # logits (N, n')
+            logits, target = logits[:, candidates], remap[target]  # (N, n'), (N,)
+        return nn.functional.cross_entropy(logits, target)
+
+    def visible_positions(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Which input positions a prediction at ``positions`` may read, ``(N, L)``."""
+        real = (tokens > 0) & (tokens <= self.net.items.num_items)  # type: ignore[union-attr]
+        if not self.causal:
+            return real
+        steps = torch.arange(tokens.shape[1], device=tokens.device)  # (L,)
+        return real & (steps[None, :] <= positions[:, None])
 
     # ------------------------------------------------------------------ scoring
     def _tokens(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
@@ -310,10 +354,23 @@ class SequentialRecommender(Recommender[C]):
             return np.zeros((0, self.net.items.table().shape[1]), dtype=np.float32)
         return torch.cat(out).numpy()
 
+    @property
+    def factorized(self) -> bool:
+        """Whether scores are exactly query · item (no ``seen_bias`` on history items)."""
+        return self.net is None or self.net.seen_bias is None
+
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
-        """Scores ``(len(histories), num_items)``: query vectors · item vectors."""
+        """Scores ``(len(histories), num_items)``: query vectors · item vectors, plus
+        the learned ``seen_bias`` for items in the history's window."""
         queries = torch.from_numpy(self.query_vectors(histories))  # (n, d)
-        return queries @ torch.from_numpy(self.item_vectors()).T  # (n, num_items)
+        scores = queries @ torch.from_numpy(self.item_vectors()).T  # (n, num_items)
+        if not self.factorized:
+            assert self.net is not None
+            tokens = self._tokens(histories)  # (n, L)
+            real = (tokens > 0) & (tokens <= self.net.items.num_items)
+            bias = float(self.net.seen_bias.detach())  # type: ignore[union-attr]
+            scores = scores + bias * seen_mask(tokens, real, scores.shape[1])
+        return scores
 
     def item_contributions(self, history: np.ndarray, item: int) -> np.ndarray:
         """Attention of the last position over the history (last block, mean of heads).
@@ -338,3 +395,17 @@ class SequentialRecommender(Recommender[C]):
         if kept:
             out[len(history) - kept :] = weights[length - kept : length]
         return out
+
+
+def seen_mask(tokens: torch.Tensor, visible: torch.Tensor, num_items: int) -> torch.Tensor:
+    """``(N, num_items)`` float mask: 1 where the item's token is visible in its row.
+
+    Args:
+        tokens: ``(N, L)`` item tokens (item index + 1).
+        visible: bool ``(N, L)``, which positions count.
+        num_items: catalog size.
+    """
+    mask = torch.zeros(tokens.shape[0], num_items + 1, device=tokens.device)  # col 0: unused
+    rows = torch.arange(tokens.shape[0], device=tokens.device)[:, None].expand_as(tokens)
+    mask[rows[visible], tokens[visible]] = 1.0  # repeated items set the same cell
+    return mask[:, 1:]
