@@ -147,15 +147,16 @@ def test_seen_bias_is_learned_and_added_to_history_items(data):
     # every user walks the cycle without repeating an item: the bias must turn negative
     model = SASRec(**TINY, epochs=6, seen_bias=True)
     model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
-    bias = float(model.net.seen_bias.detach())
+    bias = float(model.net.seen_offset().detach())
     assert bias < -0.1
     assert not model.factorized
-    hist = np.array([0, 1, 2])
+    hist = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 2])  # longer than the window of 8
     plain = torch.from_numpy(model.query_vectors([hist]) @ model.item_vectors().T)[0]
-    scores = model.score_history([hist])[0]
+    scores = model.score_history([hist, np.array([], dtype=np.int64)])
     expected = plain.clone()
-    expected[hist] += bias
-    torch.testing.assert_close(scores, expected)
+    expected[np.unique(hist)] += bias  # every history item once, also those before the window
+    torch.testing.assert_close(scores[0], expected)
+    assert torch.isfinite(scores[1]).all()
 
 
 def test_id_dropout_drops_id_vectors_only_while_training(data):

@@ -94,8 +94,8 @@ class SASRec(SequentialRecommender[SASRecConfig]):
             rows, cols = keep.nonzero(as_tuple=True)
             tokens = batch["tokens"][rows]  # (N, L)
             seen = seen_mask(tokens, self.visible_positions(tokens, cols), table.shape[0])  # (N, n)
-            pos = pos + self.net.seen_bias * seen.gather(1, pos_items[:, None]).squeeze(1)
-            neg = neg + self.net.seen_bias * seen.gather(1, neg_items[:, None]).squeeze(1)
+            pos = pos + self.net.seen_offset() * seen.gather(1, pos_items[:, None]).squeeze(1)
+            neg = neg + self.net.seen_offset() * seen.gather(1, neg_items[:, None]).squeeze(1)
         loss = F.binary_cross_entropy_with_logits(
             torch.cat([pos, neg]), torch.cat([torch.ones_like(pos), torch.zeros_like(neg)])
         )
