@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ssl4rec.bench.runner import run_suite
 from ssl4rec.bench.suite import load_suite
 
@@ -47,3 +49,20 @@ def test_run_resume_and_failed_cell(make_suite, tmp_path):
     again = run_suite(suite, out)  # resume: nothing is redone
     assert again.ran == [] and len(again.skipped) == 3
     assert json.loads((out / "results.json").read_text())["commands"] == ["ssl4rec bench tiny"]
+
+
+def test_peer_cells_honour_a_seed_subset(make_suite):
+    from ssl4rec.bench.runner import _peer_cells
+    from ssl4rec.bench.suite import load_suite
+    from ssl4rec.errors import ConfigError
+
+    models = [
+        {"model": {"name": "pop"}, "peers": {"recbole": {"model": "Pop", "seeds": [0]}}},
+        {"model": {"name": "ease"}, "peers": {"recbole": {"model": "EASE"}}},
+    ]
+    suite = load_suite(make_suite(models, seeds=[0, 1, 2]))
+    cells = [(entry.label, seed) for _, entry, seed in _peer_cells(suite, ["recbole"])]
+    assert cells == [("pop", 0), ("ease", 0), ("ease", 1), ("ease", 2)]
+    models[0]["peers"]["recbole"]["seeds"] = "0"
+    with pytest.raises(ConfigError, match="pop: peers.recbole.seeds must be a list"):
+        _peer_cells(load_suite(make_suite(models)), ["recbole"])

@@ -188,7 +188,14 @@ def _peer_cells(suite: Suite, peers: Sequence[str]) -> list[tuple[str, ModelEntr
             if peer not in entry.peers:
                 logger.info("peer %s: no counterpart declared for %s; skipped", peer, entry.label)
                 continue
-            cells.extend((peer, entry, seed) for seed in suite.seeds)
+            wanted = entry.peers[peer].get("seeds", suite.seeds)
+            if not isinstance(wanted, list | tuple) or not all(
+                isinstance(s, int) and not isinstance(s, bool) for s in wanted
+            ):
+                raise ConfigError(
+                    f"{entry.label}: peers.{peer}.seeds must be a list of integers; got {wanted!r}"
+                )
+            cells.extend((peer, entry, seed) for seed in suite.seeds if seed in wanted)
     return cells
 
 

@@ -17,7 +17,8 @@ A suite is a YAML file (the ready ones live in ``ssl4rec/bench/suites/``)::
         tune: {}                        # grid chosen on validation
         timeout_s: 600                  # kill the cell after this long
         peers:                          # the same model in a peer library
-          recbole: {model: EASE, config: {reg_weight: 250.0}}
+          recbole: {model: EASE, config: {reg_weight: 250.0}}  # also: time_budget_s,
+                                        # seeds (a subset of the suite's)
 
 ``load_suite`` parses it and ``Suite.validate`` builds every cell's
 ``ExperimentConfig`` up front, so an unknown model or metric, or a model config
