@@ -1,0 +1,45 @@
+"""The quickstart end to end on a small stand-in for ml-100k (no download, no MiniLM)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from ssl4rec.cli.main import app
+from ssl4rec.testing.fakes import HashTextEncoder
+from ssl4rec.testing.synthetic import cycle_data
+
+
+def _stand_ins(monkeypatch, tmp_path):
+    import ssl4rec.runner
+    import ssl4rec.text.sentence_transformers as st
+
+    data = cycle_data(num_users=40, num_items=60, length=12)
+    monkeypatch.setattr(ssl4rec.runner, "load_data", lambda config, home=None: data)
+    monkeypatch.setattr(st, "SentenceTransformerEncoder", lambda name: HashTextEncoder(16))
+    monkeypatch.setenv("SSL4REC_HOME", str(tmp_path))
+
+
+def test_quickstart_trains_baselines_and_text_sasrec(monkeypatch, tmp_path):
+    _stand_ins(monkeypatch, tmp_path)
+    result = CliRunner().invoke(app, ["quickstart", "--seq-epochs", "2"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    lines = out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("model "))
+    rows = [line.split()[0] for line in lines[head + 2 : head + 6]]
+    assert rows == ["pop", "itemknn", "ease", "sasrec"]
+    assert "item texts: 60 vectors of 16 dims from hash-16" in out
+    assert "sasrec (ID + text): 2 epochs" in out
+    assert "from sasrec (text-enhanced" in out and "best baseline by ndcg@10" in out
+    assert (tmp_path / "embeddings").is_dir()  # the encoded texts were cached
+
+
+def test_quickstart_json_without_text(monkeypatch, tmp_path):
+    _stand_ins(monkeypatch, tmp_path)
+    result = CliRunner().invoke(app, ["quickstart", "--no-text", "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert sorted(metrics) == ["ease", "itemknn", "pop"]
+    assert 0.0 <= metrics["ease"]["ndcg@10"] <= 1.0
