@@ -11,7 +11,9 @@ from ssl4rec.errors import ConfigError
 
 def test_ready_suites_parse():
     names = list_suites()
-    assert {"ml100k-topn", "ml100k-seq", "ciao-speed"} <= set(names)
+    assert {"ml100k-topn", "ml100k-seq", "ml100k-cold", "amazon-scientific-seq", "ciao-speed"} <= set(
+        names
+    )
     for name in names:
         suite = load_suite(name)
         assert suite.models and suite.seeds

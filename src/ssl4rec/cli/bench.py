@@ -13,7 +13,10 @@ import typer
 def bench_command(
     suite: Annotated[
         str,
-        typer.Argument(help="A ready suite (ml100k-topn, ml100k-seq, ciao-speed) or a YAML file."),
+        typer.Argument(
+            help="A ready suite (ml100k-topn, ml100k-seq, ml100k-cold, amazon-scientific-seq, "
+            "ciao-speed), a YAML file, or text-encode (item-text encoding speed)."
+        ),
     ],
     seeds: Annotated[
         int | None, typer.Option("--seeds", help="Run seeds 0..N-1 (default: the suite's).")
@@ -66,6 +69,9 @@ def bench_command(
     from ssl4rec.bench.runner import run_suite
     from ssl4rec.bench.suite import load_suite
 
+    if suite == "text-encode":
+        _text_encode(dataset, data_path, out, None if no_docs else docs)
+        return
     spec = load_suite(suite)
     if dataset or data_path or protocol:
         spec = spec.with_overrides(dataset=dataset, data_path=data_path, protocol=protocol)
@@ -98,3 +104,19 @@ def bench_command(
     typer.echo(f"report: {report}")
     if docs is not None and not no_docs:
         typer.echo(f"docs: {docs} (section bench:{spec.name})")
+
+
+def _text_encode(
+    dataset: str | None, data_path: str | None, out: Path | None, docs: Path | None
+) -> None:
+    from ssl4rec.bench import text_encode
+    from ssl4rec.config.experiment import DataConfig
+    from ssl4rec.runner import load_data
+
+    config = DataConfig(path=data_path) if data_path else DataConfig(dataset=dataset or "ml-100k")
+    data = load_data(config)
+    label = data_path or dataset or "ml-100k"
+    record = text_encode.run_text_encode(data, dataset=label)
+    command = "ssl4rec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    report = text_encode.write(record, out or Path("runs") / "bench" / "text-encode", command, docs)
+    typer.echo(report.read_text(encoding="utf-8"))
