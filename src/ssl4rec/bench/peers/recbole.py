@@ -312,7 +312,8 @@ def run_cell(
     """Run RecBole's counterpart of ``entry`` for one seed; return the cell's record.
 
     Options: ``venv`` (path), ``time_budget_s`` (overrides the entry's
-    ``peers.recbole.time_budget_s``), ``timeout_s``, ``num_threads``.
+    ``peers.recbole.time_budget_s``), ``timeout_s``, ``num_threads`` (overrides
+    ``peers.recbole.num_threads``; unset: torch's default, one thread per core).
 
     A failure (env setup, crash, timeout) is returned as a failed record, never raised.
     """
@@ -356,7 +357,7 @@ def run_cell(
             "dataset": name,
             "config": config,
             "time_budget_s": float(budget) if budget else None,
-            "num_threads": options.get("num_threads"),
+            "num_threads": options.get("num_threads") or spec.get("num_threads"),
         }
         spec_path = cell_dir / "recbole_spec.json"
         out_path = cell_dir / "recbole_out.json"
