@@ -149,7 +149,7 @@ def test_views_get_their_own_tables_and_ratios_use_the_peer_convention(make_suit
     results = {"records": records, "commands": ["x"], "host": {}}
     text = render_markdown(suite, results, out)
     off = text.split("Same models, exclude_seen off")[1].split("\n\n", 2)[1]
-    assert "| ease |" in off and "| ease (recbole) |" in off
+    assert "| ease |" in off and "| ease (recbole) [exclude_seen off] |" in off
     assert "**0.3000 ± 0.0000**" in off  # RecBole's 0.3 beats our 0.2 in that view
     cold = text.split("Cold-start targets")[1].split("\n\n", 2)[1]
     assert "| ease | 2 | **0.0500 ± 0.0000** |" in cold and "recbole" not in cold

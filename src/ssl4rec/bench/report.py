@@ -66,10 +66,13 @@ class Row:
     failed: list[str] = field(default_factory=list)
     exclude_seen: bool | None = None
     notes: list[str] = field(default_factory=list)
+    tag: str = ""
+    """Shown after the name (e.g. a convention that differs from the table's)."""
 
     @property
     def name(self) -> str:
-        return self.model if self.side == "ssl4rec" else f"{self.model} ({self.side})"
+        name = self.model if self.side == "ssl4rec" else f"{self.model} ({self.side})"
+        return f"{name} {self.tag}" if self.tag else name
 
     def mean(self, key: str) -> float:
         vals = [v for v in self.values.get(key, []) if v is not None and math.isfinite(v)]
@@ -311,6 +314,10 @@ def render_markdown(
         "- Produced by: " + "; ".join(f"`{c}`" for c in commands if c),
         "",
     ]
+    main_flag = bool(suite.eval.get("exclude_seen", True))
+    for row in rows:
+        if row.side != "ssl4rec" and row.exclude_seen is not None and row.exclude_seen != main_flag:
+            row.tag = f"[exclude_seen {'on' if row.exclude_seen else 'off'}]"
     metric_cols = list(suite.columns) or sorted(
         {k for r in rows for k in r.values if "@" in k and not k.startswith(suite.beyond)}
     )
