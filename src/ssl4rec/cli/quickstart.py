@@ -84,6 +84,11 @@ def quickstart_command(
             f"{summary.get('best_epoch', '?')}, stopped by {summary.get('stopped_reason', '?')}\n"
         )
     typer.echo(metrics_table(results))
+    if text:
+        typer.echo(
+            "note: sasrec scores each test event from the train + valid history before it "
+            "(the sequential convention); pop, itemknn and ease score from train only"
+        )
     baselines = [m for m in results if m != "sasrec"]
     best = max(baselines, key=lambda m: results[m].get("ndcg@10", 0.0))
     shown = user if user is not None else str(models[best].user_vocab.ids[0])
