@@ -11,9 +11,14 @@ from ssl4rec.errors import ConfigError
 
 def test_ready_suites_parse():
     names = list_suites()
-    assert {"ml100k-topn", "ml100k-seq", "ml100k-cold", "amazon-scientific-seq", "ciao-speed"} <= set(
-        names
-    )
+    assert {
+        "ml100k-topn",
+        "ml100k-seq",
+        "ml100k-cold",
+        "amazon-scientific-seq",
+        "ml100k-seq-earlystop",
+        "ciao-speed",
+    } <= set(names)
     for name in names:
         suite = load_suite(name)
         assert suite.models and suite.seeds

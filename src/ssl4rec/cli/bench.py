@@ -14,7 +14,7 @@ def bench_command(
     suite: Annotated[
         str,
         typer.Argument(
-            help="A ready suite (ml100k-topn, ml100k-seq, ml100k-cold, amazon-scientific-seq, "
+            help="A ready suite (ml100k-topn, ml100k-seq, ml100k-cold, amazon-scientific-seq, ml100k-seq-earlystop, "
             "ciao-speed), a YAML file, or text-encode (item-text encoding speed)."
         ),
     ],
