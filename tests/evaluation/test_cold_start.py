@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import torch
 
 import pytest
 
@@ -129,3 +130,21 @@ def test_cold_item_fraction_is_validated():
 
     with pytest.raises(ConfigError, match="cold_item_fraction"):
         SplitConfig(protocol="loo", cold_item_fraction=1.5)
+
+
+def test_id_dropout_gives_held_out_items_the_unknown_item_vector(data, tmp_path):
+    cs = cold_start_split(data, fraction=0.1, seed=0)
+    cfg = SASRec(**TINY, epochs=2, item_repr="id+text", id_dropout=0.3).config
+    model = SASRec(cfg, text_encoder=HashTextEncoder(32))
+    model.fit(cs.split.train, train_config=TrainConfig(progress=False, num_threads=1))
+    items = model.net.items
+    items.eval()
+    with torch.no_grad():
+        table = items.table()
+        text_only = items.adaptor(items.text) + items.unknown
+    cold = torch.from_numpy(cs.cold_items)
+    torch.testing.assert_close(table[cold], text_only[cold])
+    warm = torch.ones(len(table), dtype=torch.bool)
+    warm[cold] = False
+    assert not torch.isclose(table[warm], text_only[warm]).all(dim=1).any()
+    assert float(items.unknown.abs().sum()) > 0

@@ -162,7 +162,12 @@ def test_seen_bias_is_learned_and_added_to_history_items(data):
 def test_id_dropout_drops_id_vectors_only_while_training(data):
     vectors = HashTextEncoder(8).encode([f"movie number {i}" for i in range(12)])
     model = SASRec(
-        **TINY, epochs=1, item_repr="id+text", item_text=vectors, id_dropout=0.5, adaptor_dropout=0.0
+        **TINY,
+        epochs=1,
+        item_repr="id+text",
+        item_text=vectors,
+        id_dropout=0.5,
+        adaptor_dropout=0.0,
     )
     model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
     items = model.net.items
@@ -173,9 +178,11 @@ def test_id_dropout_drops_id_vectors_only_while_training(data):
     dropped = items.table()
     items.eval()
     full = items.table()
-    text_only = items.adaptor(items.text)
-    same_as_text = torch.isclose(dropped, text_only).all(dim=1)  # rows whose ID was dropped
-    assert 0 < int(same_as_text.sum()) < 12
-    assert not torch.isclose(full, text_only).all(dim=1).any()
+    unknown_item = items.adaptor(items.text) + items.unknown  # text + the unknown-item vector
+    replaced = torch.isclose(dropped, unknown_item).all(dim=1)  # rows whose ID was dropped
+    assert 0 < int(replaced.sum()) < 12
+    torch.testing.assert_close(dropped[~replaced], full[~replaced])
+    assert not torch.isclose(full, unknown_item).all(dim=1).any()
+    assert float(items.unknown.abs().sum()) > 0  # trained by the dropped items
     with pytest.raises(ConfigError, match="id_dropout"):
         SASRecConfig(item_repr="id+text", id_dropout=1.0)

@@ -7,8 +7,12 @@
 - ``"text"``: MoE adaptor(text vector) only, fully inductive: an item never seen in
   training is represented as well as any other item with text.
 
-Items without training events have no learned ID vector; their ID part is zero
-(``trained`` buffer), so in ``"id+text"`` mode they fall back to their text.
+Items without training events have no learned ID vector (``trained`` buffer). In
+``"id+text"`` mode their ID part is zero, so they fall back to their text; with
+``id_dropout`` it is a learned *unknown-item* vector instead, the one that also
+replaces dropped ID vectors in training. That vector learns where an item known only
+by its text belongs among items with IDs (popular items carry a large ID part, so a
+zero there ranks every text-only item below them).
 
 References:
     Hou et al. Towards Universal Sequence Representation Learning for Recommender
@@ -73,7 +77,9 @@ class ItemEncoder(nn.Module):
         num_experts: experts of the MoE adaptor.
         adaptor_dropout: dropout on text vectors inside the adaptor.
         id_dropout: ``id+text``: chance per item and training step that the ID vector
-            is left out of the item's vector (its text part must rank it alone).
+            is replaced by the learned unknown-item vector (its text part must rank
+            it); untrained items use that vector too. 0: no dropout, zero ID part
+            for untrained items.
     """
 
     def __init__(
@@ -96,6 +102,7 @@ class ItemEncoder(nn.Module):
         self.mode = mode
         self.ids: nn.Embedding | None = None
         self.adaptor: MoEAdaptor | None = None
+        self.unknown: nn.Parameter | None = None
         if mode in ("id", "id+text"):
             self.ids = nn.Embedding(num_items, dim)
             nn.init.normal_(self.ids.weight, std=0.02)
@@ -107,6 +114,8 @@ class ItemEncoder(nn.Module):
                 )
             self.register_buffer("text", text.float().contiguous())
             self.adaptor = MoEAdaptor(text.shape[1], dim, num_experts, adaptor_dropout)
+        if mode == "id+text" and self.id_dropout > 0:
+            self.unknown = nn.Parameter(torch.zeros(dim))
         if trained is None:
             trained = torch.ones(num_items, dtype=torch.bool)
         self.register_buffer("trained", trained.bool().clone())
@@ -117,9 +126,12 @@ class ItemEncoder(nn.Module):
         out: torch.Tensor | None = None
         if self.ids is not None:
             keep = self.trained  # (n,): untrained items have no ID vector
-            if self.training and self.id_dropout > 0 and self.adaptor is not None:
+            if self.training and self.unknown is not None:
                 keep = keep & (torch.rand(keep.shape, device=keep.device) >= self.id_dropout)
-            out = self.ids.weight * keep.unsqueeze(-1)  # (n, d)
+            if self.unknown is not None:
+                out = torch.where(keep.unsqueeze(-1), self.ids.weight, self.unknown)  # (n, d)
+            else:
+                out = self.ids.weight * keep.unsqueeze(-1)  # (n, d)
         if self.adaptor is not None:
             text = self.adaptor(self.text)  # (n, d)
             out = text if out is None else out + text

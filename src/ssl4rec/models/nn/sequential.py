@@ -77,8 +77,9 @@ class SequentialConfig(ModelConfig):
     adaptor_dropout: float = 0.1
     """Dropout on text vectors inside the adaptor, in [0, 1)."""
     id_dropout: float = 0.0
-    """``id+text`` only: chance per item and training step that its ID vector is left
-    out, so the text part alone must also rank it (what a cold item has), in [0, 1)."""
+    """``id+text`` only: chance per item and training step that its ID vector is replaced
+    by a learned unknown-item vector, so text + that vector must also rank it; items
+    without training events (cold items) get the same vector. In [0, 1)."""
     seen_bias: bool = False
     """Learn one scalar added to the score of every item already in the input window:
     repeat-aware scoring (it turns negative where users do not repeat items, as on
