@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ssl4rec.training.trainer import TrainConfig
 
 __all__ = [
+    "GradientConfig",
     "History",
     "ModelConfig",
     "Recommendations",
@@ -62,6 +63,31 @@ class ModelConfig:
     def validate(self, checks: Checks) -> None:
         """Add problems to ``checks``; subclasses extend (call ``super().validate``)."""
         checks.non_negative("seed", self.seed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GradientConfig(ModelConfig):
+    """Base of the configs of models trained by gradient steps (Adam).
+
+    A model redeclares a field only where its default (or what one example of a
+    batch is) differs.
+    """
+
+    epochs: int = 200
+    """Epoch limit (early stopping on validation usually ends sooner); > 0."""
+    batch_size: int = 256
+    """Training examples per step (users, pairs or sequence windows, per model); > 0."""
+    learning_rate: float = 1e-3
+    """Adam step size; > 0."""
+    weight_decay: float = 0.0
+    """Adam L2 penalty; ≥ 0."""
+
+    def validate(self, checks: Checks) -> None:
+        super().validate(checks)
+        checks.positive("epochs", self.epochs)
+        checks.positive("batch_size", self.batch_size)
+        checks.positive("learning_rate", self.learning_rate)
+        checks.non_negative("weight_decay", self.weight_decay)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from torch import nn
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import ModelConfig, Recommender
+from ssl4rec.models.base import GradientConfig, Recommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import bpr_loss
 
@@ -23,30 +23,22 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
-class BPRConfig(ModelConfig):
+class BPRConfig(GradientConfig):
     """Hyperparameters of BPR-MF."""
 
     embedding_dim: int = 64
     """Factors per user and item; > 0."""
     num_negatives: int = 1
     """Sampled unobserved items per observed (user, item) pair; > 0."""
-    epochs: int = 200
-    """Passes over the observed pairs (the trainer early-stops on validation)."""
     batch_size: int = 2048
     """Observed pairs per batch."""
-    learning_rate: float = 1e-3
-    """Adam step size."""
     weight_decay: float = 0.0
-    """L2 penalty on the embeddings used in each batch (added to the loss)."""
+    """L2 penalty on the embeddings used in each batch (added to the loss), not Adam's."""
 
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.positive("embedding_dim", self.embedding_dim)
         checks.positive("num_negatives", self.num_negatives)
-        checks.positive("epochs", self.epochs)
-        checks.positive("batch_size", self.batch_size)
-        checks.positive("learning_rate", self.learning_rate)
-        checks.non_negative("weight_decay", self.weight_decay)
 
 
 class _MF(nn.Module):

@@ -12,7 +12,7 @@ from torch import nn
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import ModelConfig
+from ssl4rec.models.base import GradientConfig
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.mlp import ACTIVATIONS, activation
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
-class CDAEConfig(ModelConfig):
+class CDAEConfig(GradientConfig):
     """Hyperparameters of CDAE."""
 
     embedding_dim: int = 64
@@ -39,14 +39,8 @@ class CDAEConfig(ModelConfig):
     """``"sigmoid"`` (with the logistic loss) or ``"identity"`` (with the squared loss)."""
     loss: str = "bce"
     """``"bce"`` (logistic) or ``"mse"`` (squared) reconstruction loss over all items."""
-    epochs: int = 200
-    """Training epochs (the trainer early-stops on validation)."""
     batch_size: int = 256
     """Users per batch."""
-    learning_rate: float = 1e-3
-    """Adam step size."""
-    weight_decay: float = 0.0
-    """Adam L2 penalty on all weights and user nodes."""
 
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
@@ -57,10 +51,6 @@ class CDAEConfig(ModelConfig):
         checks.one_of("loss", self.loss, ("bce", "mse"))
         if self.loss == "bce" and self.output_activation != "sigmoid":
             checks.fail("loss", "'mse' when output_activation is 'identity'", self.loss)
-        checks.positive("epochs", self.epochs)
-        checks.positive("batch_size", self.batch_size)
-        checks.positive("learning_rate", self.learning_rate)
-        checks.non_negative("weight_decay", self.weight_decay)
 
 
 class _CDAENet(nn.Module):

@@ -13,7 +13,7 @@ from torch import nn
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import ModelConfig
+from ssl4rec.models.base import GradientConfig
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.mlp import MLP
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
-class CFGANConfig(ModelConfig):
+class CFGANConfig(GradientConfig):
     """Hyperparameters of CFGAN (the ZR + PM variant, 'CFGAN_ZP')."""
 
     hidden_dims: tuple[int, ...] = (400,)
@@ -48,7 +48,7 @@ class CFGANConfig(ModelConfig):
     learning_rate: float = 1e-4
     """Adam step size of both players."""
     weight_decay: float = 0.0
-    """Adam L2 penalty of the generator."""
+    """Adam L2 penalty of the generator only."""
 
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
@@ -59,10 +59,6 @@ class CFGANConfig(ModelConfig):
         checks.non_negative("zr_weight", self.zr_weight)
         checks.positive("generator_steps", self.generator_steps)
         checks.positive("discriminator_steps", self.discriminator_steps)
-        checks.positive("epochs", self.epochs)
-        checks.positive("batch_size", self.batch_size)
-        checks.positive("learning_rate", self.learning_rate)
-        checks.non_negative("weight_decay", self.weight_decay)
 
 
 class _Generator(nn.Module):

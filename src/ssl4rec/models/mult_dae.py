@@ -12,7 +12,7 @@ from torch import nn
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import ModelConfig
+from ssl4rec.models.base import GradientConfig
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import multinomial_nll
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
-class MultDAEConfig(ModelConfig):
+class MultDAEConfig(GradientConfig):
     """Hyperparameters of Mult-DAE ([I -> 600 -> 200 -> 600 -> I] by default)."""
 
     hidden_dims: tuple[int, ...] = (600,)
@@ -35,14 +35,8 @@ class MultDAEConfig(ModelConfig):
     """Input dropout on the normalised user vector (the corruption); in [0, 1)."""
     activation: str = "tanh"
     """Activation after every layer but the output: tanh, sigmoid, relu or identity."""
-    epochs: int = 200
-    """Training epochs (the trainer early-stops on validation)."""
     batch_size: int = 500
     """Users per batch."""
-    learning_rate: float = 1e-3
-    """Adam step size."""
-    weight_decay: float = 0.0
-    """Adam L2 penalty (the paper's λ on the weights)."""
 
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
@@ -50,10 +44,6 @@ class MultDAEConfig(ModelConfig):
         checks.positive("embedding_dim", self.embedding_dim)
         checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
         checks.one_of("activation", self.activation, ACTIVATIONS)
-        checks.positive("epochs", self.epochs)
-        checks.positive("batch_size", self.batch_size)
-        checks.positive("learning_rate", self.learning_rate)
-        checks.non_negative("weight_decay", self.weight_decay)
 
 
 class _MultDAENet(nn.Module):

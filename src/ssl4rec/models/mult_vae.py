@@ -12,7 +12,7 @@ from torch import nn
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import ModelConfig
+from ssl4rec.models.base import GradientConfig
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import gaussian_kl, multinomial_nll
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
-class MultVAEConfig(ModelConfig):
+class MultVAEConfig(GradientConfig):
     """Hyperparameters of Mult-VAE (defaults from the paper, [I -> 600 -> 200 -> 600 -> I])."""
 
     hidden_dims: tuple[int, ...] = (600,)
@@ -39,14 +39,8 @@ class MultVAEConfig(ModelConfig):
     """Largest KL weight β; in [0, 1]."""
     total_anneal_steps: int = 200_000
     """Optimizer steps over which β grows linearly from 0 to ``anneal_cap``; 0 = cap at once."""
-    epochs: int = 200
-    """Training epochs (the trainer early-stops on validation)."""
     batch_size: int = 500
     """Users per batch."""
-    learning_rate: float = 1e-3
-    """Adam step size."""
-    weight_decay: float = 0.0
-    """Adam L2 penalty."""
 
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
@@ -56,10 +50,6 @@ class MultVAEConfig(ModelConfig):
         checks.one_of("activation", self.activation, ACTIVATIONS)
         checks.in_range("anneal_cap", self.anneal_cap, 0.0, 1.0)
         checks.non_negative("total_anneal_steps", self.total_anneal_steps)
-        checks.positive("epochs", self.epochs)
-        checks.positive("batch_size", self.batch_size)
-        checks.positive("learning_rate", self.learning_rate)
-        checks.non_negative("weight_decay", self.weight_decay)
 
 
 class _MultVAENet(nn.Module):

@@ -14,7 +14,7 @@ from torch import nn
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import ModelConfig
+from ssl4rec.models.base import GradientConfig
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import log_normal
@@ -28,7 +28,7 @@ _WIDE_LOGVAR = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecVAEConfig(ModelConfig):
+class RecVAEConfig(GradientConfig):
     """Hyperparameters of RecVAE (defaults from the paper's code)."""
 
     hidden_dims: tuple[int, ...] = (600,)
@@ -49,8 +49,6 @@ class RecVAEConfig(ModelConfig):
     """Users per batch."""
     learning_rate: float = 5e-4
     """Adam step size of both optimizers."""
-    weight_decay: float = 0.0
-    """Adam L2 penalty."""
 
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
@@ -66,10 +64,6 @@ class RecVAEConfig(ModelConfig):
         checks.non_negative("gamma", self.gamma)
         checks.positive("encoder_epochs", self.encoder_epochs)
         checks.positive("decoder_epochs", self.decoder_epochs)
-        checks.positive("epochs", self.epochs)
-        checks.positive("batch_size", self.batch_size)
-        checks.positive("learning_rate", self.learning_rate)
-        checks.non_negative("weight_decay", self.weight_decay)
 
 
 class _Encoder(nn.Module):

@@ -22,7 +22,7 @@ from torch import nn
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import DataError
-from ssl4rec.models.base import ModelConfig, Recommender
+from ssl4rec.models.base import GradientConfig, Recommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.item_encoder import ITEM_REPRS, ItemEncoder, ItemRepr
 from ssl4rec.models.nn.transformer import TransformerEncoder, left_pad
@@ -41,7 +41,7 @@ C = TypeVar("C", bound="SequentialConfig")
 
 
 @dataclass(frozen=True, kw_only=True)
-class SequentialConfig(ModelConfig):
+class SequentialConfig(GradientConfig):
     """Fields shared by the Transformer sequential models."""
 
     max_seq_len: int = 50
@@ -56,14 +56,8 @@ class SequentialConfig(ModelConfig):
     """Hidden width of the feed-forward layers."""
     dropout: float = 0.2
     """Dropout on inputs, attention weights and residual branches, in [0, 1)."""
-    epochs: int = 200
-    """Epoch limit (early stopping on validation usually ends sooner)."""
     batch_size: int = 128
     """Sequence windows per training step."""
-    learning_rate: float = 1e-3
-    """Adam learning rate."""
-    weight_decay: float = 0.0
-    """Adam L2 penalty."""
     item_repr: ItemRepr = "id"
     """``id``, ``id+text`` (ID + MoE adaptor of text vectors) or ``text`` (inductive)."""
     text_encoder: str = "all-MiniLM-L6-v2"
@@ -89,10 +83,8 @@ class SequentialConfig(ModelConfig):
         super().validate(checks)
         if self.max_seq_len < 2:
             checks.fail("max_seq_len", "≥ 2", self.max_seq_len)
-        for name in ("hidden_dim", "num_layers", "num_heads", "ff_dim", "epochs", "batch_size"):
+        for name in ("hidden_dim", "num_layers", "num_heads", "ff_dim"):
             checks.positive(name, getattr(self, name))
-        checks.positive("learning_rate", self.learning_rate)
-        checks.non_negative("weight_decay", self.weight_decay)
         checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
         checks.in_range("adaptor_dropout", self.adaptor_dropout, 0.0, 1.0, high_open=True)
         checks.in_range("id_dropout", self.id_dropout, 0.0, 1.0, high_open=True)
