@@ -88,3 +88,23 @@ def test_select_unknown_label(make_suite):
     assert [e.label for e in suite.select(["ease"]).models] == ["ease"]
     with pytest.raises(ConfigError, match="matches no model"):
         suite.select(["bert"])
+
+
+def test_select_prefers_an_exact_label_over_a_model_name(make_suite):
+    path = make_suite(
+        [
+            {"label": "ease", "model": {"name": "ease"}},
+            {"label": "ease-strong", "model": {"name": "ease", "l2_reg": 900.0}},
+            {"label": "pop", "model": {"name": "pop"}},
+        ]
+    )
+    suite = load_suite(path)
+    assert [e.label for e in suite.select(["ease"]).models] == ["ease"]
+    assert [e.label for e in suite.select(["ease-strong", "pop"]).models] == ["ease-strong", "pop"]
+    # a model name that is no label still selects every entry of that model
+    by_model = load_suite(
+        make_suite(
+            [{"label": "a", "model": {"name": "ease"}}, {"label": "b", "model": {"name": "ease"}}]
+        )
+    )
+    assert [e.label for e in by_model.select(["ease"]).models] == ["a", "b"]

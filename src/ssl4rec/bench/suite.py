@@ -126,7 +126,11 @@ class Suite:
         return ExperimentConfig.from_dict(self.experiment_dict(entry, seed))
 
     def select(self, labels: Iterable[str] | None) -> Suite:
-        """The suite restricted to the entries named ``labels`` (label or model name).
+        """The suite restricted to the entries named ``labels``.
+
+        A name that is some entry's label selects that entry only; otherwise it
+        selects every entry of that model (``sasrec`` picks all SASRec variants of
+        a suite unless one of them is labelled ``sasrec``).
 
         Raises:
             ConfigError: a name matches no entry; the message lists the entries.
@@ -136,7 +140,9 @@ class Suite:
         wanted = [w.strip() for w in labels if w.strip()]
         chosen: list[ModelEntry] = []
         for name in wanted:
-            hits = [e for e in self.models if name in (e.label, e.model_name)]
+            hits = [e for e in self.models if e.label == name] or [
+                e for e in self.models if e.model_name == name
+            ]
             if not hits:
                 raise ConfigError(
                     f"suite {self.name!r}: --models entry {name!r} matches no model; "
