@@ -66,3 +66,17 @@ def test_peer_cells_honour_a_seed_subset(make_suite):
     models[0]["peers"]["recbole"]["seeds"] = "0"
     with pytest.raises(ConfigError, match="pop: peers.recbole.seeds must be a list"):
         _peer_cells(load_suite(make_suite(models)), ["recbole"])
+
+
+def test_peer_hash_ignores_our_model_hyperparameters_it_does_not_read(make_suite):
+    from ssl4rec.bench.runner import peer_inputs
+    from ssl4rec.bench.suite import config_hash
+
+    def peer_hash(model):
+        suite = load_suite(make_suite([{"model": model}]))
+        return config_hash(peer_inputs(suite.experiment_dict(suite.models[0], 0)))
+
+    base = {"name": "sasrec", "max_seq_len": 50, "batch_size": 128}
+    assert peer_hash(base) == peer_hash({**base, "batch_size": 32, "dropout": 0.5})
+    assert peer_hash(base) != peer_hash({**base, "max_seq_len": 20})  # the peer reads it
+    assert peer_hash(base) != peer_hash({**base, "epochs": 5})

@@ -122,7 +122,8 @@ def run_suite(
             experiment = suite.experiment_dict(entry, seed)
             cid = cell_id(entry.label, seed, side=peer)
             spec = entry.peers[peer]
-            base = _record_base(suite, entry, seed, peer, None, {"ours": experiment, "peer": spec})
+            hashed = {"ours": peer_inputs(experiment), "peer": spec}
+            base = _record_base(suite, entry, seed, peer, None, hashed)
             old = _finished(out / "cells" / cid, base["config_hash"], retry_failed)
             if old is not None:
                 skipped.append(cid)
@@ -197,6 +198,19 @@ def _peer_cells(suite: Suite, peers: Sequence[str]) -> list[tuple[str, ModelEntr
                 )
             cells.extend((peer, entry, seed) for seed in suite.seeds if seed in wanted)
     return cells
+
+
+# The fields of our model section that a peer cell reads (the rest of our model's
+# hyperparameters do not change what the peer runs, so they stay out of its hash).
+PEER_MODEL_FIELDS = ("seed", "epochs", "max_seq_len")
+
+
+def peer_inputs(experiment: dict[str, Any]) -> dict[str, Any]:
+    """The part of our cell's experiment that a peer cell of the same entry depends on."""
+    out = {key: value for key, value in experiment.items() if key != "model"}
+    model = experiment.get("model") or {}
+    out["model"] = {key: model[key] for key in PEER_MODEL_FIELDS if key in model}
+    return out
 
 
 def _record_base(
