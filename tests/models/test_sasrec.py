@@ -129,6 +129,35 @@ def test_seen_mask_marks_visible_items_once():
     mask = seen_mask(tokens, visible, 5)
     expected = torch.tensor([[0, 1, 1, 0, 0], [1, 0, 0, 1, 0]], dtype=torch.float32)
     torch.testing.assert_close(mask, expected)
+    columns = torch.tensor([0, 1, -1, 2, 3])  # item 2 has no column
+    mask = seen_mask(tokens, visible, 5, columns)
+    expected = torch.tensor([[0, 1, 0, 0], [1, 0, 1, 0]], dtype=torch.float32)
+    torch.testing.assert_close(mask, expected)
+
+
+def test_loss_over_candidate_items_matches_masking_the_full_logits(data):
+    from ssl4rec.models.nn.sequential import seen_mask
+
+    cfg = TrainConfig(progress=False, num_threads=1)
+    fitted = SASRec(**TINY, epochs=1, seen_bias=True).fit(data, train_config=cfg)
+    net = fitted.net
+    with torch.no_grad():
+        net.seen_bias.fill_(-0.5)  # a visible offset, so the mask matters
+        net.items.trained[:3] = False  # pretend the first items had no training events
+    torch.manual_seed(0)
+    n = net.items.num_items
+    tokens = torch.randint(1, n + 1, (3, 6))
+    targets = torch.randint(4, n + 1, (3, 6))
+    targets[0, :2] = 0
+    hidden = torch.randn(3, 6, 8)
+    table = torch.randn(n, 8)
+    loss = fitted.next_item_loss(hidden, targets, table, tokens)
+    keep = targets > 0
+    rows, cols = keep.nonzero(as_tuple=True)
+    visible = fitted.visible_positions(tokens[rows], cols)
+    logits = hidden[keep] @ table.T + net.seen_offset() * seen_mask(tokens[rows], visible, n)
+    reference = torch.nn.functional.cross_entropy(logits[:, 3:], targets[keep] - 1 - 3)
+    torch.testing.assert_close(loss, reference)
 
 
 def test_causal_positions_see_only_earlier_items(fitted):

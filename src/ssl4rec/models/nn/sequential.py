@@ -301,19 +301,23 @@ class SequentialRecommender(Recommender[C]):
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)
         target = targets[keep] - 1  # (N,) item indices
-        logits = h @ table.T  # (N, n)
+        trained = self.net.items.trained
+        columns = None  # item index -> logit column, when some items are left out
+        if not bool(trained.all()):
+            # Select the candidate rows of the table before the product: indexing the
+            # (N, n) logits instead costs a copy forward and a scatter backward.
+            candidates = trained.nonzero().squeeze(1)  # (n',)
+            columns = torch.full_like(trained, -1, dtype=torch.long)  # (n,)
+            columns[candidates] = torch.arange(len(candidates), device=columns.device)
+            table, target = table[candidates], columns[target]  # (n', d), (N,)
+        logits = h @ table.T  # (N, n')
         if self.net.seen_bias is not None:
             if tokens is None:
                 raise ValueError("next_item_loss: seen_bias needs the input tokens")
             rows, cols = keep.nonzero(as_tuple=True)  # (N,), (N,)
             visible = self.visible_positions(tokens[rows], cols)  # (N, L)
-            logits = logits + self.net.seen_offset() * seen_mask(tokens[rows], visible, table.shape[0])
-        trained = self.net.items.trained
-        if not bool(trained.all()):
-            candidates = trained.nonzero().squeeze(1)  # (n',)
-            remap = torch.full_like(trained, -1, dtype=torch.long)  # (n,)
-            remap[candidates] = torch.arange(len(candidates), device=remap.device)
-            logits, target = logits[:, candidates], remap[target]  # (N, n'), (N,)
+            seen = seen_mask(tokens[rows], visible, self.net.items.num_items, columns)
+            logits = logits + self.net.seen_offset() * seen
         return nn.functional.cross_entropy(logits, target)
 
     def visible_positions(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -407,15 +411,29 @@ class SequentialRecommender(Recommender[C]):
         return out
 
 
-def seen_mask(tokens: torch.Tensor, visible: torch.Tensor, num_items: int) -> torch.Tensor:
-    """``(N, num_items)`` float mask: 1 where the item's token is visible in its row.
+def seen_mask(
+    tokens: torch.Tensor,
+    visible: torch.Tensor,
+    num_items: int,
+    columns: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``(N, C)`` float mask: 1 where the item's token is visible in its row.
 
     Args:
         tokens: ``(N, L)`` item tokens (item index + 1).
         visible: bool ``(N, L)``, which positions count.
         num_items: catalog size.
+        columns: optional int64 ``(num_items,)`` map from item index to mask column
+            (``-1``: the item has no column); ``C`` is then the number of columns.
+            Without it, ``C = num_items`` and column ``i`` is item ``i``.
     """
-    mask = torch.zeros(tokens.shape[0], num_items + 1, device=tokens.device)  # col 0: unused
+    if columns is None:
+        width, cols = num_items, tokens
+    else:
+        width = int(columns.max().item()) + 1 if len(columns) else 0
+        cols = columns[(tokens - 1).clamp(0, max(num_items - 1, 0))] + 1  # 0: no column
+        visible = visible & (cols > 0)
+    mask = torch.zeros(tokens.shape[0], width + 1, device=tokens.device)  # col 0: unused
     rows = torch.arange(tokens.shape[0], device=tokens.device)[:, None].expand_as(tokens)
-    mask[rows[visible], tokens[visible]] = 1.0  # repeated items set the same cell
+    mask[rows[visible], cols[visible]] = 1.0  # repeated items set the same cell
     return mask[:, 1:]
