@@ -397,6 +397,7 @@ def write_plots(suite: Suite, rows: Sequence[Row], folder: Path) -> dict[str, Pa
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     folder.mkdir(parents=True, exist_ok=True)
     rows = [r for r in rows if r.seeds]
@@ -426,6 +427,7 @@ def write_plots(suite: Suite, rows: Sequence[Row], folder: Path) -> dict[str, Pa
         ax.errorbar(x, y, xerr=row.std("fit_s"), yerr=row.std(suite.primary), fmt="o", color=color)
         ax.annotate(row.name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short spans
     ax.set_xlabel("training time, s (log)")
     ax.set_ylabel(suite.primary)
     ax.set_title(f"{suite.name}: accuracy vs training time")
