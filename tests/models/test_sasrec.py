@@ -188,7 +188,7 @@ def test_seen_bias_is_learned_and_added_to_history_items(data):
     assert torch.isfinite(scores[1]).all()
 
 
-def test_id_dropout_drops_id_vectors_only_while_training(data):
+def test_id_dropout_swaps_scored_id_vectors_only_while_training(data):
     vectors = HashTextEncoder(8).encode([f"movie number {i}" for i in range(12)])
     model = SASRec(
         **TINY,
@@ -201,17 +201,23 @@ def test_id_dropout_drops_id_vectors_only_while_training(data):
     model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
     items = model.net.items
     items.eval()
-    torch.testing.assert_close(items.table(), items.table())
-    items.train()
-    torch.manual_seed(0)
-    dropped = items.table()
-    items.eval()
     full = items.table()
+    torch.testing.assert_close(items.drop_ids(full), full)  # no dropout when scoring
+    items.train()
+    torch.testing.assert_close(items.table(), full)  # inputs keep their IDs in training
+    torch.manual_seed(0)
+    table = items.table()
+    dropped = items.drop_ids(table)
     unknown_item = items.adaptor(items.text) + items.unknown  # text + the unknown-item vector
     replaced = torch.isclose(dropped, unknown_item).all(dim=1)  # rows whose ID was dropped
     assert 0 < int(replaced.sum()) < 12
     torch.testing.assert_close(dropped[~replaced], full[~replaced])
     assert not torch.isclose(full, unknown_item).all(dim=1).any()
-    assert float(items.unknown.abs().sum()) > 0  # trained by the dropped items
+    assert float(items.unknown.detach().abs().sum()) > 0  # trained by the dropped items
+    # a swapped row sends the loss gradient to the unknown vector, not to its ID vector
+    items.zero_grad()
+    dropped.pow(2).sum().backward()
+    grad_rows = items.ids.weight.grad.abs().sum(dim=1) > 0
+    assert torch.equal(grad_rows, ~replaced)
     with pytest.raises(ConfigError, match="id_dropout"):
         SASRecConfig(item_repr="id+text", id_dropout=1.0)

@@ -87,6 +87,7 @@ class SASRec(SequentialRecommender[SASRecConfig]):
             return {"loss": self.next_item_loss(hidden, targets, table, batch["tokens"])}
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)
+        table = self.net.items.drop_ids(table)  # (n, d)
         pos_items, neg_items = targets[keep] - 1, batch["negatives"][keep] - 1  # (N,), (N,)
         pos = (h * table[pos_items]).sum(-1)  # (N,)
         neg = (h * table[neg_items]).sum(-1)  # (N,)

@@ -9,10 +9,13 @@
 
 Items without training events have no learned ID vector (``trained`` buffer). In
 ``"id+text"`` mode their ID part is zero, so they fall back to their text; with
-``id_dropout`` it is a learned *unknown-item* vector instead, the one that also
-replaces dropped ID vectors in training. That vector learns where an item known only
-by its text belongs among items with IDs (popular items carry a large ID part, so a
-zero there ranks every text-only item below them).
+``id_dropout`` it is a learned *unknown-item* vector instead. That vector is trained
+by the loss: in each training step a random ``id_dropout`` share of the items it
+scores have their ID vector swapped for it (``drop_ids``), so it learns where an
+item known only by its text belongs among items with IDs (popular items carry a
+large ID part, so a zero there ranks every text-only item below them). Only the
+scored side is swapped: the input sequences keep their ID vectors, so the
+Transformer reads histories as in ``"id+text"``.
 
 References:
     Hou et al. Towards Universal Sequence Representation Learning for Recommender
@@ -76,10 +79,10 @@ class ItemEncoder(nn.Module):
         trained: bool ``(n,)``, items with training events (default: all).
         num_experts: experts of the MoE adaptor.
         adaptor_dropout: dropout on text vectors inside the adaptor.
-        id_dropout: ``id+text``: chance per item and training step that the ID vector
-            is replaced by the learned unknown-item vector (its text part must rank
-            it); untrained items use that vector too. 0: no dropout, zero ID part
-            for untrained items.
+        id_dropout: ``id+text``: chance per item and training step that the scored
+            ID vector is replaced by the learned unknown-item vector (``drop_ids``);
+            untrained items always use that vector. 0: no dropout, zero ID part for
+            untrained items.
     """
 
     def __init__(
@@ -125,18 +128,26 @@ class ItemEncoder(nn.Module):
         """Vectors of all items, ``(n, d)`` (row i is item index i)."""
         out: torch.Tensor | None = None
         if self.ids is not None:
-            keep = self.trained  # (n,): untrained items have no ID vector
-            if self.training and self.unknown is not None:
-                keep = keep & (torch.rand(keep.shape, device=keep.device) >= self.id_dropout)
+            trained = self.trained.unsqueeze(-1)  # (n, 1): untrained items have no ID vector
             if self.unknown is not None:
-                out = torch.where(keep.unsqueeze(-1), self.ids.weight, self.unknown)  # (n, d)
+                out = torch.where(trained, self.ids.weight, self.unknown)  # (n, d)
             else:
-                out = self.ids.weight * keep.unsqueeze(-1)  # (n, d)
+                out = self.ids.weight * trained  # (n, d)
         if self.adaptor is not None:
             text = self.adaptor(self.text)  # (n, d)
             out = text if out is None else out + text
         assert out is not None
         return out
+
+    def drop_ids(self, table: torch.Tensor) -> torch.Tensor:
+        """The table a training loss scores: ``table`` (from ``table()``) with the ID
+        vector of a random ``id_dropout`` share of the trained items swapped for the
+        unknown-item vector. Unchanged outside training or without ``id_dropout``."""
+        if not self.training or self.unknown is None:
+            return table
+        assert self.ids is not None
+        drop = self.trained & (torch.rand(self.trained.shape, device=table.device) < self.id_dropout)
+        return torch.where(drop.unsqueeze(-1), table - self.ids.weight + self.unknown, table)
 
     def embed(self, tokens: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         """Token vectors ``(B, L, d)`` for int64 tokens ``(B, L)``.

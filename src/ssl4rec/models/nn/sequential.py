@@ -71,9 +71,10 @@ class SequentialConfig(GradientConfig):
     adaptor_dropout: float = 0.1
     """Dropout on text vectors inside the adaptor, in [0, 1)."""
     id_dropout: float = 0.0
-    """``id+text`` only: chance per item and training step that its ID vector is replaced
-    by a learned unknown-item vector, so text + that vector must also rank it; items
-    without training events (cold items) get the same vector. In [0, 1)."""
+    """``id+text`` only: chance per item and training step that the loss scores it by
+    text + a learned unknown-item vector instead of text + its ID vector (inputs keep
+    their IDs); items without training events (cold items) always get that vector.
+    In [0, 1)."""
     seen_bias: bool = False
     """Learn one scalar added to the score of every item already in the input window:
     repeat-aware scoring (it turns negative where users do not repeat items, as on
@@ -288,6 +289,7 @@ class SequentialRecommender(Recommender[C]):
 
         Items without training events are not candidates (they are never targets
         and would only be pushed down as negatives); the softmax runs over the rest.
+        With ``id_dropout`` the scored vectors are ``ItemEncoder.drop_ids(table)``.
 
         Args:
             hidden: ``(B, L, d)`` hidden states.
@@ -298,6 +300,7 @@ class SequentialRecommender(Recommender[C]):
                 for bidirectional models).
         """
         assert self.net is not None
+        table = self.net.items.drop_ids(table)  # (n, d)
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)
         target = targets[keep] - 1  # (N,) item indices
