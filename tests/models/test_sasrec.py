@@ -158,6 +158,11 @@ def test_loss_over_candidate_items_matches_masking_the_full_logits(data):
     logits = hidden[keep] @ table.T + net.seen_offset() * seen_mask(tokens[rows], visible, n)
     reference = torch.nn.functional.cross_entropy(logits[:, 3:], targets[keep] - 1 - 3)
     torch.testing.assert_close(loss, reference)
+    # the offset added at the seen cells gets the gradient the dense mask would give it
+    (grad,) = torch.autograd.grad(loss, net.seen_bias)
+    (expected,) = torch.autograd.grad(reference, net.seen_bias)
+    torch.testing.assert_close(grad, expected)
+    assert float(expected) != 0.0
 
 
 def test_causal_positions_see_only_earlier_items(fitted):

@@ -100,3 +100,38 @@ def test_item_encoder_modes(mode):
 def test_item_encoder_requires_text_for_text_modes():
     with pytest.raises(ValueError, match="needs text vectors"):
         ItemEncoder(4, 6, "text")
+
+
+def test_dropout_keeps_each_element_with_probability_1_minus_p_and_rescales():
+    from ssl4rec.models.nn.dropout import Dropout
+
+    drop = Dropout(0.2)
+    x = torch.ones(200_000, requires_grad=True)
+    torch.manual_seed(0)
+    y = drop(x)
+    kept = y != 0
+    assert abs(float(kept.float().mean()) - 0.8) < 0.005
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1.25))
+    y.sum().backward()  # the gradient flows through kept elements only, rescaled
+    torch.testing.assert_close(x.grad, kept.float() * 1.25)
+    drop.eval()
+    assert drop(x) is x
+    assert Dropout(0.0)(x) is x
+    with pytest.raises(ValueError, match="Dropout.p"):
+        Dropout(1.0)
+
+
+def test_attention_with_dropout_matches_the_fused_kernel_without_it():
+    torch.manual_seed(0)
+    attn = SelfAttention(8, 2, dropout=0.5)
+    x = torch.randn(3, 5, 8)
+    allowed = torch.ones(3, 5, 5, dtype=torch.bool).tril()
+    allowed[0] = False  # a fully masked row stays finite on both paths
+    attn.eval()
+    fused, _ = attn(x, allowed)
+    explicit, weights = attn(x, allowed, return_weights=True)
+    torch.testing.assert_close(fused, explicit)
+    attn.train()
+    dropped, none = attn(x, allowed)  # explicit weights with dropout, none returned
+    assert none is None and torch.isfinite(dropped).all()
+    assert not torch.allclose(dropped, fused)

@@ -30,6 +30,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from ssl4rec.models.nn.dropout import Dropout
+
 __all__ = ["ITEM_REPRS", "ItemEncoder", "ItemRepr", "MoEAdaptor"]
 
 logger = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ class MoEAdaptor(nn.Module):
         self.bias = nn.Parameter(torch.zeros(num_experts, text_dim))  # (E, t)
         self.weight = nn.Parameter(torch.empty(num_experts, text_dim, dim))  # (E, t, d)
         self.gate = nn.Linear(text_dim, num_experts, bias=False)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         nn.init.normal_(self.weight, std=0.02)
         nn.init.zeros_(self.gate.weight)  # equal gates at the start
 

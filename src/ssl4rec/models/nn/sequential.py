@@ -31,6 +31,7 @@ __all__ = [
     "SequenceNet",
     "SequentialConfig",
     "SequentialRecommender",
+    "seen_entries",
     "seen_mask",
     "sequence_windows",
 ]
@@ -319,8 +320,11 @@ class SequentialRecommender(Recommender[C]):
                 raise ValueError("next_item_loss: seen_bias needs the input tokens")
             rows, cols = keep.nonzero(as_tuple=True)  # (N,), (N,)
             visible = self.visible_positions(tokens[rows], cols)  # (N, L)
-            seen = seen_mask(tokens[rows], visible, self.net.items.num_items, columns)
-            logits = logits + self.net.seen_offset() * seen
+            at = seen_entries(tokens[rows], visible, self.net.items.num_items, columns)
+            # add the offset at the seen cells only: a dense (N, n') mask would cost a
+            # fill, a product and a sum over all logits, forward and backward
+            offset = self.net.seen_offset().expand(at[0].shape)  # (k,)
+            logits = logits.index_put_(at, offset, accumulate=True)
         return nn.functional.cross_entropy(logits, target)
 
     def visible_positions(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -414,6 +418,35 @@ class SequentialRecommender(Recommender[C]):
         return out
 
 
+def seen_entries(
+    tokens: torch.Tensor,
+    visible: torch.Tensor,
+    num_items: int,
+    columns: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``(row, column)`` cells of the items visible in each row, each cell once.
+
+    Args:
+        tokens: ``(N, L)`` item tokens (item index + 1).
+        visible: bool ``(N, L)``, which positions count.
+        num_items: catalog size.
+        columns: optional int64 ``(num_items,)`` map from item index to column
+            (``-1``: the item has no column). Without it, column ``i`` is item ``i``.
+
+    Returns:
+        int64 ``rows`` and ``cols`` of equal length, sorted by row then column.
+    """
+    if columns is None:
+        cols = tokens - 1
+    else:
+        cols = columns[(tokens - 1).clamp(0, max(num_items - 1, 0))]  # -1: no column
+        visible = visible & (cols >= 0)
+    rows = torch.arange(tokens.shape[0], device=tokens.device)[:, None].expand_as(tokens)
+    width = num_items + 1
+    cells = torch.unique(rows[visible] * width + cols[visible])  # repeated items once
+    return cells // width, cells % width
+
+
 def seen_mask(
     tokens: torch.Tensor,
     visible: torch.Tensor,
@@ -430,13 +463,11 @@ def seen_mask(
             (``-1``: the item has no column); ``C`` is then the number of columns.
             Without it, ``C = num_items`` and column ``i`` is item ``i``.
     """
+    rows, cols = seen_entries(tokens, visible, num_items, columns)
     if columns is None:
-        width, cols = num_items, tokens
+        width = num_items
     else:
         width = int(columns.max().item()) + 1 if len(columns) else 0
-        cols = columns[(tokens - 1).clamp(0, max(num_items - 1, 0))] + 1  # 0: no column
-        visible = visible & (cols > 0)
-    mask = torch.zeros(tokens.shape[0], width + 1, device=tokens.device)  # col 0: unused
-    rows = torch.arange(tokens.shape[0], device=tokens.device)[:, None].expand_as(tokens)
-    mask[rows[visible], cols[visible]] = 1.0  # repeated items set the same cell
-    return mask[:, 1:]
+    mask = torch.zeros(tokens.shape[0], width, device=tokens.device)
+    mask[rows, cols] = 1.0
+    return mask

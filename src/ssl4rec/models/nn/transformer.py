@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ssl4rec.models.nn.dropout import Dropout
+
 __all__ = ["SelfAttention", "TransformerBlock", "TransformerEncoder", "left_pad"]
 
 logger = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ class SelfAttention(nn.Module):
         self.num_heads = num_heads
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(
         self, x: torch.Tensor, allowed: torch.Tensor, *, return_weights: bool = False
@@ -84,8 +86,9 @@ class SelfAttention(nn.Module):
         Args:
             x: ``(B, L, d)`` inputs.
             allowed: bool ``(B, L, L)``; ``allowed[b, i, j]`` lets query i see key j.
-            return_weights: compute the weights explicitly and return them; otherwise
-                the fused ``scaled_dot_product_attention`` kernel runs.
+            return_weights: return the attention weights. They are computed
+                explicitly then, and in training with dropout; otherwise the fused
+                ``scaled_dot_product_attention`` kernel runs.
 
         Returns:
             ``(B, L, d)`` outputs and ``(B, h, L, L)`` attention weights (rows sum to
@@ -100,17 +103,18 @@ class SelfAttention(nn.Module):
         # finite fill: a fully masked row becomes uniform, never NaN
         fill = torch.finfo(x.dtype).min
         weights = None
-        if return_weights:
+        if return_weights or (self.training and self.dropout.p > 0):
+            # explicit weights: returned, or dropped out by our faster Dropout (the
+            # fused kernel would fall back to this same computation with nn.Dropout)
             logits = q @ k.transpose(-2, -1) / math.sqrt(dim // h)  # (B, h, L, L)
             logits = logits.masked_fill(~allowed[:, None], fill)
-            weights = torch.softmax(logits, dim=-1)  # (B, h, L, L)
-            y = self.dropout(weights) @ v  # (B, h, L, d/h)
+            probs = torch.softmax(logits, dim=-1)  # (B, h, L, L)
+            y = self.dropout(probs) @ v  # (B, h, L, d/h)
+            weights = probs if return_weights else None
         else:
             bias = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device)  # (B, L, L)
             bias = bias.masked_fill(~allowed, fill)[:, None]  # (B, 1, L, L)
-            y = nn.functional.scaled_dot_product_attention(
-                q, k, v, attn_mask=bias, dropout_p=self.dropout.p if self.training else 0.0
-            )  # (B, h, L, d/h)
+            y = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, h, L, d/h)
         y = y.transpose(1, 2).reshape(b, length, dim)  # (B, L, d)
         return self.out(y), weights
 
@@ -124,9 +128,9 @@ class TransformerBlock(nn.Module):
         self.attn = SelfAttention(dim, num_heads, dropout)
         self.norm2 = nn.LayerNorm(dim)
         self.ff = nn.Sequential(
-            nn.Linear(dim, ff_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff_dim, dim)
+            nn.Linear(dim, ff_dim), nn.GELU(), Dropout(dropout), nn.Linear(ff_dim, dim)
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(
         self, x: torch.Tensor, allowed: torch.Tensor, *, return_weights: bool = False
@@ -166,7 +170,7 @@ class TransformerEncoder(nn.Module):
         self.causal = causal
         self.positions = nn.Embedding(max_len, dim)
         self.input_norm = nn.LayerNorm(dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.blocks = nn.ModuleList(
             TransformerBlock(dim, num_heads, ff_dim, dropout) for _ in range(num_layers)
         )
