@@ -155,3 +155,7 @@ def test_views_get_their_own_tables_and_ratios_use_the_peer_convention(make_suit
     assert "| ease | 2 | **0.0500 ± 0.0000** |" in cold and "recbole" not in cold
     assert "fit s" not in cold  # metric columns only
     assert "0.67 (0.2 / 0.3) (both exclude_seen=false)" in text  # ratio on the same convention
+    (out / "results.json").write_text(json.dumps(results))
+    write_report(suite, out)
+    assert (out / "plots" / "bench-tiny-subsets.png").is_file()  # cold targets get a plot
+    assert "bench-tiny-subsets.png" in (out / "report.md").read_text()

@@ -360,7 +360,7 @@ def render_markdown(
         lines.append("")
         ratio = _ratio_table(rows, suite.primary)
         if len(ratio) > 2:
-            lines += ["Ours / peer on the same split and machine, in the same run:", ""]
+            lines += ["Ours / peer on the same split and machine (commands: *Produced by* above):", ""]
             lines += ratio + [""]
     notes = [(e.label, e.notes) for e in suite.models if e.notes]
     notes += [(r.name, n) for r in rows for n in sorted(set(r.notes))]
@@ -433,6 +433,20 @@ def write_plots(suite: Suite, rows: Sequence[Row], folder: Path) -> dict[str, Pa
     ax.set_title(f"{suite.name}: accuracy vs training time")
     fig.tight_layout()
     out["accuracy vs time"] = _save(fig, folder / f"bench-{suite.name}-tradeoff.png")
+
+    subsets = [v for v in view_names(rows) if not v.startswith("exclude_seen=")]
+    if subsets:  # e.g. cold and warm targets: the primary metric on each, side by side
+        fig, axes = plt.subplots(1, len(subsets), figsize=(4.6 * len(subsets), 4.2), squeeze=False)
+        for ax, view in zip(axes[0], subsets, strict=True):
+            shown = view_rows(rows, view)
+            means = [r.mean(suite.primary) for r in shown]
+            stds = [r.std(suite.primary) for r in shown]
+            ax.bar(range(len(shown)), means, yerr=stds, color="#4C72B0", capsize=3)
+            ax.set_xticks(range(len(shown)), [r.name for r in shown], rotation=60, ha="right")
+            ax.set_title(f"{view} targets: {suite.primary}")
+        fig.suptitle(f"{suite.name}: {suite.primary} per test subset, mean ± std over seeds")
+        fig.tight_layout()
+        out["per test subset"] = _save(fig, folder / f"bench-{suite.name}-subsets.png")
 
     beyond = [m for m in suite.beyond if any(not math.isnan(r.mean(m)) for r in rows)]
     if beyond:

@@ -6,7 +6,7 @@ times faster: ``nn.Dropout`` fills its mask with ``bernoulli_``, which in PyTorc
 CPU kernel costs several times a uniform draw per element. In the Transformer
 sequential models dropout runs on every block's attention weights, residual branches
 and feed-forward layer, and there the Bernoulli draws were about a fifth of a CPU
-training step (measured: docs/benchmarks.md, "Time to quality").
+training step (profile in docs/benchmarks.md, next to the RecBole comparison).
 """
 
 from __future__ import annotations
