@@ -11,6 +11,7 @@ __all__ = [
     "DataError",
     "NotFittedError",
     "Ssl4recError",
+    "TrainingDivergedError",
     "UnknownIdError",
 ]
 
@@ -43,3 +44,7 @@ class UnknownIdError(DataError, KeyError):
 
 class NotFittedError(Ssl4recError, RuntimeError):
     """A model method needs a fitted model."""
+
+
+class TrainingDivergedError(Ssl4recError, FloatingPointError):
+    """A loss became NaN or infinite; the best checkpoint so far is kept."""

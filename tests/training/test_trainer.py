@@ -12,6 +12,7 @@ import torch
 
 import pytest
 
+from ssl4rec import errors
 from ssl4rec.errors import ConfigError
 from ssl4rec.models.cfgan import CFGAN, CFGANConfig
 from ssl4rec.models.mult_dae import MultDAE, MultDAEConfig
@@ -200,6 +201,7 @@ def test_nan_loss_stops_and_keeps_the_best_checkpoint(split, tmp_path: Path) -> 
     # the model in memory holds the best weights and still scores
     assert torch.isfinite(model.score(np.arange(4))).all()
     assert isinstance(TrainingDivergedError("x"), FloatingPointError)
+    assert TrainingDivergedError is errors.TrainingDivergedError  # with the other error types
 
 
 def test_early_stopping_restores_the_best_epoch(split, monkeypatch) -> None:

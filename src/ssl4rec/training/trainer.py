@@ -23,7 +23,7 @@ import torch
 
 from ssl4rec.config.base import Checks, to_dict
 from ssl4rec.config.yaml_io import dump_yaml
-from ssl4rec.errors import ConfigError, Ssl4recError
+from ssl4rec.errors import ConfigError, TrainingDivergedError
 from ssl4rec.logging import progress
 from ssl4rec.training.checkpoint import (
     RunFolder,
@@ -44,10 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["TrainConfig", "Trainer", "TrainingDivergedError"]
 
 logger = logging.getLogger(__name__)
-
-
-class TrainingDivergedError(Ssl4recError, FloatingPointError):
-    """A loss became NaN or infinite; the best checkpoint so far is kept."""
 
 
 @dataclass(frozen=True, kw_only=True)
