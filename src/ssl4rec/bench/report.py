@@ -391,6 +391,9 @@ def _short(text: str, limit: int = 300) -> str:
 
 
 # ---------------------------------------------------------------------- plots
+OURS_COLOR, PEER_COLOR = "#4C72B0", "#DD8452"
+
+
 def write_plots(suite: Suite, rows: Sequence[Row], folder: Path) -> dict[str, Path]:
     """Write the suite's PNG plots into ``folder``; return title -> path."""
     import matplotlib
@@ -403,18 +406,13 @@ def write_plots(suite: Suite, rows: Sequence[Row], folder: Path) -> dict[str, Pa
     rows = [r for r in rows if r.seeds]
     if not rows:
         return {}
-    names = [r.name for r in rows]
-    colors = ["#4C72B0" if r.side == "ssl4rec" else "#DD8452" for r in rows]
+    colors = [OURS_COLOR if r.side == "ssl4rec" else PEER_COLOR for r in rows]
     out: dict[str, Path] = {}
 
     metrics = list(suite.columns[:4]) or [suite.primary]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 4.2), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
-        means = [r.mean(metric) for r in rows]
-        stds = [r.std(metric) for r in rows]
-        ax.bar(range(len(rows)), means, yerr=stds, color=colors, capsize=3)
-        ax.set_xticks(range(len(rows)), names, rotation=60, ha="right", fontsize=8)
-        ax.set_title(metric)
+        _bars(ax, rows, metric, colors, metric)
     fig.suptitle(f"{suite.name}: mean ± std over seeds (orange: peer)")
     fig.tight_layout()
     out["metrics"] = _save(fig, folder / f"bench-{suite.name}-metrics.png")
@@ -439,11 +437,7 @@ def write_plots(suite: Suite, rows: Sequence[Row], folder: Path) -> dict[str, Pa
         fig, axes = plt.subplots(1, len(subsets), figsize=(4.6 * len(subsets), 4.2), squeeze=False)
         for ax, view in zip(axes[0], subsets, strict=True):
             shown = view_rows(rows, view)
-            means = [r.mean(suite.primary) for r in shown]
-            stds = [r.std(suite.primary) for r in shown]
-            ax.bar(range(len(shown)), means, yerr=stds, color="#4C72B0", capsize=3)
-            ax.set_xticks(range(len(shown)), [r.name for r in shown], rotation=60, ha="right")
-            ax.set_title(f"{view} targets: {suite.primary}")
+            _bars(ax, shown, suite.primary, OURS_COLOR, f"{view} targets: {suite.primary}")
         fig.suptitle(f"{suite.name}: {suite.primary} per test subset, mean ± std over seeds")
         fig.tight_layout()
         out["per test subset"] = _save(fig, folder / f"bench-{suite.name}-subsets.png")
@@ -452,15 +446,20 @@ def write_plots(suite: Suite, rows: Sequence[Row], folder: Path) -> dict[str, Pa
     if beyond:
         fig, axes = plt.subplots(1, len(beyond), figsize=(4.2 * len(beyond), 4.2), squeeze=False)
         for ax, metric in zip(axes[0], beyond, strict=True):
-            means = [r.mean(metric) for r in rows]
-            stds = [r.std(metric) for r in rows]
-            ax.bar(range(len(rows)), means, yerr=stds, color=colors, capsize=3)
-            ax.set_xticks(range(len(rows)), names, rotation=60, ha="right", fontsize=8)
-            ax.set_title(metric)
+            _bars(ax, rows, metric, colors, metric)
         fig.suptitle(f"{suite.name}: beyond accuracy (– where a side has no such metric)")
         fig.tight_layout()
         out["beyond accuracy"] = _save(fig, folder / f"bench-{suite.name}-beyond.png")
     return out
+
+
+def _bars(ax: Any, rows: Sequence[Row], metric: str, color: Any, title: str) -> None:
+    """One panel: ``metric`` per row, mean ± std over seeds, rows named on the x axis."""
+    means = [r.mean(metric) for r in rows]
+    stds = [r.std(metric) for r in rows]
+    ax.bar(range(len(rows)), means, yerr=stds, color=color, capsize=3)
+    ax.set_xticks(range(len(rows)), [r.name for r in rows], rotation=60, ha="right", fontsize=8)
+    ax.set_title(title)
 
 
 def _save(fig: Any, path: Path) -> Path:
