@@ -13,7 +13,7 @@ _LAZY = {
     "Interactions": "ssl4rec.data.interactions",
     "IdVocab": "ssl4rec.data.interactions",
     "Split": "ssl4rec.data.splits",
-    "ExperimentConfig": "ssl4rec.config.experiment",
+    "ExperimentConfig": "ssl4rec.runner.experiment",
     "Recommender": "ssl4rec.models.base",
     "load_model": "ssl4rec.models.base",
     "evaluate": "ssl4rec.evaluation.evaluator",

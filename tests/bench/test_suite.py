@@ -68,7 +68,7 @@ def test_report_metric_must_be_evaluated(make_suite):
 
 
 def test_registered_but_missing_model_is_named(make_suite, monkeypatch):
-    from ssl4rec import registry
+    from ssl4rec.models import registry
 
     monkeypatch.setitem(registry.MODELS, "ghost", "ssl4rec.models.ghost_model:Ghost")
     path = make_suite([{"model": {"name": "pop"}}, {"label": "g", "model": {"name": "ghost"}}])

@@ -102,8 +102,8 @@ def test_text_model_ranks_cold_items_and_id_model_cannot(data, tmp_path):
 
 
 def test_experiment_with_cold_items_reports_cold_and_warm_views(data, tmp_path):
-    from ssl4rec.config.experiment import ExperimentConfig
     from ssl4rec.runner import run_experiment
+    from ssl4rec.runner.experiment import ExperimentConfig
 
     config = ExperimentConfig.from_dict(
         {
@@ -126,7 +126,7 @@ def test_experiment_with_cold_items_reports_cold_and_warm_views(data, tmp_path):
 
 
 def test_cold_item_fraction_is_validated():
-    from ssl4rec.config.experiment import SplitConfig
+    from ssl4rec.runner.experiment import SplitConfig
 
     with pytest.raises(ConfigError, match="cold_item_fraction"):
         SplitConfig(protocol="loo", cold_item_fraction=1.5)

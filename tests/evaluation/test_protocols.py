@@ -6,12 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ssl4rec.evaluation.protocols import (
-    TruthLookup,
-    full_ranking,
-    prepare_scores,
-    sampled_ranking,
-)
+from ssl4rec.evaluation.protocols import TruthLookup, full_ranking, sampled_ranking
+from ssl4rec.evaluation.ranking import prepare_scores
 
 # user 0 -> items {1, 3}; user 1 -> nothing; user 2 -> item {0}
 TRUTH = sp.csr_matrix(

@@ -10,8 +10,8 @@ import pytest
 from ssl4rec.config.base import from_dict, to_dict
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.models.base import load_model
+from ssl4rec.models.registry import get_model_class
 from ssl4rec.models.sasrec import SASRec, SASRecConfig
-from ssl4rec.registry import get_model_class
 from ssl4rec.testing.fakes import HashTextEncoder
 from ssl4rec.testing.synthetic import TINY_SEQUENTIAL as TINY
 from ssl4rec.testing.synthetic import cycle_data

@@ -52,6 +52,8 @@ class _FactorizedEASE(EASE):
     """EASE with a query/item factorization (item vectors = rows of B), to test the
     vector-index path of the service: score = onehot(history) @ B."""
 
+    factorized = True
+
     def item_vectors(self) -> torch.Tensor:
         assert self.weights is not None
         return self.weights.T  # (num_items, num_items): column j of B for item j

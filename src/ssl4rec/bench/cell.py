@@ -53,8 +53,8 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     Returns:
         The record (also written to ``cell_dir/record.json``).
     """
-    from ssl4rec.config.experiment import ExperimentConfig
     from ssl4rec.runner import load_data, make_experiment_split, run_experiment
+    from ssl4rec.runner.experiment import ExperimentConfig
 
     cell_dir = Path(spec["cell_dir"])
     cell_dir.mkdir(parents=True, exist_ok=True)

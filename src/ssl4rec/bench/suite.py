@@ -121,7 +121,7 @@ class Suite:
 
     def experiment(self, entry: ModelEntry, seed: int) -> Any:
         """The ``ExperimentConfig`` of one (model, seed) cell."""
-        from ssl4rec.config.experiment import ExperimentConfig
+        from ssl4rec.runner.experiment import ExperimentConfig
 
         return ExperimentConfig.from_dict(self.experiment_dict(entry, seed))
 
@@ -360,7 +360,7 @@ def _parse_entries(value: Any, where: str, problems: list[str]) -> list[ModelEnt
 
 def _check_importable(model_name: str) -> None:
     """Raise ``ConfigError`` for a name that is unknown or registered but not importable."""
-    from ssl4rec.registry import get_model_class
+    from ssl4rec.models.registry import get_model_class
 
     try:
         get_model_class(model_name)
@@ -373,7 +373,7 @@ def _check_importable(model_name: str) -> None:
 
 
 def _evaluated(suite: Suite) -> tuple[str, ...]:
-    from ssl4rec.config.experiment import EvalConfig
+    from ssl4rec.runner.experiment import EvalConfig
 
     metrics = suite.eval.get("metrics", EvalConfig().metrics)
     return tuple(str(m).lower().replace(" ", "") for m in metrics)

@@ -110,8 +110,8 @@ def _text_encode(
     dataset: str | None, data_path: str | None, out: Path | None, docs: Path | None
 ) -> None:
     from ssl4rec.bench import text_encode
-    from ssl4rec.config.experiment import DataConfig
     from ssl4rec.runner import load_data
+    from ssl4rec.runner.experiment import DataConfig
 
     config = DataConfig(path=data_path) if data_path else DataConfig(dataset=dataset or "ml-100k")
     data = load_data(config)

@@ -20,10 +20,10 @@ def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: model -> metric -> value.")] = False,
 ) -> None:
     """Load the model of a run folder and evaluate it with full ranking."""
-    from ssl4rec.config.experiment import load_experiment
     from ssl4rec.evaluation.evaluator import evaluate
     from ssl4rec.models.base import load_model
     from ssl4rec.runner import load_data, make_experiment_split
+    from ssl4rec.runner.experiment import load_experiment
 
     experiment = load_experiment(run_dir / "config.yaml")
     model = load_model(run_dir / "model")

@@ -43,9 +43,9 @@ def quickstart_command(
     seq_epochs: Annotated[int, typer.Option("--seq-epochs", help="Epoch limit of SASRec.", min=1)] = 40,
 ) -> None:
     """Train and compare Pop, ItemKNN, EASE and text-enhanced SASRec on MovieLens-100K."""
-    from ssl4rec.config.experiment import ExperimentConfig
     from ssl4rec.explain import explain_recommendations
     from ssl4rec.runner import load_data, make_experiment_split, run_experiment
+    from ssl4rec.runner.experiment import ExperimentConfig
 
     started = time.perf_counter()
     base = {"data": {"dataset": "ml-100k"}, "split": {"protocol": "temporal_ratio"}}

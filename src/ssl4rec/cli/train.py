@@ -24,8 +24,8 @@ def train_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
 ) -> None:
     """Train a model from an experiment config, evaluate it, and save the run folder."""
-    from ssl4rec.config.experiment import load_experiment
     from ssl4rec.runner import run_experiment
+    from ssl4rec.runner.experiment import load_experiment
 
     experiment = load_experiment(config, overrides=set_ or ())
     run_dir = out or Path("runs") / f"{experiment.model_name}-{datetime.now():%Y%m%d-%H%M%S}"

@@ -1,4 +1,4 @@
-"""Evaluation: metrics, ranking protocols, the evaluator, significance tests, tuning."""
+"""Evaluation: metrics, ranking protocols, the evaluator, significance tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from ssl4rec.evaluation.evaluator import evaluate, evaluate_interactions
 from ssl4rec.evaluation.metrics import METRICS, Metric, parse_metric, parse_metrics
 from ssl4rec.evaluation.results import EvalResult
 from ssl4rec.evaluation.significance import PairedTestResult, paired_test
-from ssl4rec.evaluation.tuning import grid_search
 
 __all__ = [
     "METRICS",
@@ -15,7 +14,6 @@ __all__ = [
     "PairedTestResult",
     "evaluate",
     "evaluate_interactions",
-    "grid_search",
     "paired_test",
     "parse_metric",
     "parse_metrics",

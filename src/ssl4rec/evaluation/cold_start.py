@@ -21,17 +21,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.data.splits import Split, leave_one_out
 from ssl4rec.errors import ConfigError, DataError
-from ssl4rec.evaluation.evaluator import evaluate_interactions
+from ssl4rec.evaluation.evaluator import Scorer, evaluate_interactions
 from ssl4rec.evaluation.metrics import Metric
 from ssl4rec.evaluation.results import EvalResult
-from ssl4rec.models.base import Recommender
 
 __all__ = ["ColdStartSplit", "cold_start_split", "evaluate_cold_start", "of_split"]
 
@@ -143,7 +141,7 @@ def of_split(split: Split, seed: int = 0) -> ColdStartSplit:
 
 
 def evaluate_cold_start(
-    model: Recommender[Any],
+    model: Scorer,
     cold_split: ColdStartSplit,
     *,
     metrics: Sequence[str | Metric] = ("hit@10", "ndcg@10"),
@@ -178,7 +176,7 @@ def evaluate_cold_start(
             )
     logger.info(
         "cold-start evaluation: model=%s cold=%s warm=%s",
-        getattr(model, "name", type(model).__name__),
+        model.name,
         out["cold"].summary(),
         out["warm"].summary(),
     )

@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 import torch
 
@@ -28,22 +30,52 @@ from ssl4rec.data.splits import Split
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.evaluation import metrics as metric_fns
 from ssl4rec.evaluation.metrics import Metric, parse_metrics
-from ssl4rec.evaluation.protocols import (
-    TruthLookup,
-    full_ranking,
-    prepare_scores,
-    sampled_ranking,
-)
+from ssl4rec.evaluation.protocols import TruthLookup, full_ranking, sampled_ranking
+from ssl4rec.evaluation.ranking import mask_rows, prepare_scores
 from ssl4rec.evaluation.results import EvalResult
-from ssl4rec.models.base import Recommender, mask_rows
 
-__all__ = ["evaluate", "evaluate_interactions"]
+__all__ = ["Scorer", "evaluate", "evaluate_interactions"]
 
 logger = logging.getLogger(__name__)
 
 
+class _Histories(Protocol):
+    def csr(self) -> sp.csr_matrix: ...
+
+
+class Scorer(Protocol):
+    """What the evaluator needs of a model (every ``Recommender`` is one).
+
+    The evaluator depends on this shape, not on the model classes, so evaluation
+    sits below training and models in the layers.
+    """
+
+    name: ClassVar[str]
+    is_sequential: ClassVar[bool]
+
+    @property
+    def num_items(self) -> int: ...
+
+    @property
+    def num_users(self) -> int: ...
+
+    @property
+    def history(self) -> _Histories | None: ...
+
+    @property
+    def item_table(self) -> pl.DataFrame | None: ...
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        """``(len(users), num_items)`` float scores from the users' histories."""
+        ...
+
+    def using_history(self, data: Interactions) -> AbstractContextManager[None]:
+        """Within the block, ``score`` reads users' histories from ``data``."""
+        ...
+
+
 def evaluate(
-    model: Recommender[Any],
+    model: Scorer,
     split: Split,
     *,
     part: str = "test",
@@ -106,7 +138,7 @@ def evaluate(
 
 
 def evaluate_interactions(
-    model: Recommender[Any],
+    model: Scorer,
     truth: Interactions,
     *,
     seen: sp.csr_matrix | None,
@@ -239,7 +271,7 @@ def evaluate_interactions(
         part=part,
         num_users=n,
         seconds=seconds,
-        extra={"model": getattr(model, "name", type(model).__name__)},
+        extra={"model": model.name},
     )
     logger.info(
         "evaluation done: model=%s %s seconds=%.3f",
@@ -269,7 +301,7 @@ def _resolve_users(users: np.ndarray | None, lookup: TruthLookup, num_users: int
     return arr
 
 
-def _popularity(model: Recommender[Any], train: Interactions | None) -> tuple[np.ndarray, int]:
+def _popularity(model: Scorer, train: Interactions | None) -> tuple[np.ndarray, int]:
     """Train users per item ``(num_items,)`` and the number of users with history."""
     if train is not None:
         mat = train.csr()
@@ -282,7 +314,7 @@ def _popularity(model: Recommender[Any], train: Interactions | None) -> tuple[np
     return pop, num_active
 
 
-def _genres(model: Recommender[Any], train: Interactions | None) -> list[list[str]] | None:
+def _genres(model: Scorer, train: Interactions | None) -> list[list[str]] | None:
     if train is not None:
         genres = train.item_genres()
         if genres is not None:
@@ -303,7 +335,7 @@ def _compute(
     num_relevant: np.ndarray,
     *,
     num_items: int,
-    model: Recommender[Any],
+    model: Scorer,
     train: Interactions | None,
     item_vectors: np.ndarray | None,
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:

@@ -14,26 +14,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["TruthLookup", "full_ranking", "prepare_scores", "sampled_ranking"]
+from ssl4rec.evaluation.ranking import top_k_items
+
+__all__ = ["TruthLookup", "full_ranking", "sampled_ranking"]
 
 logger = logging.getLogger(__name__)
-
-
-def prepare_scores(scores: torch.Tensor) -> torch.Tensor:
-    """A float32 copy of ``scores`` with NaN set to ``-inf`` (infinities kept).
-
-    ``-inf`` marks an item that must not be recommended: masked seen items and
-    NaN scores alike. The copy also lets masking work in place without touching the model's tensor.
-    """
-    return torch.nan_to_num(scores.float(), nan=-torch.inf, posinf=torch.inf, neginf=-torch.inf)
-
-
-def _top_k(scores: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` item positions per row with ``-1`` for ``-inf`` slots, and their validity."""
-    k = min(k, scores.shape[1])
-    values, idx = torch.topk(scores, k, dim=1, sorted=True)  # (batch, k)
-    valid = (values > -torch.inf).cpu().numpy()
-    return idx.cpu().numpy().astype(np.int64), valid
 
 
 class TruthLookup:
@@ -94,8 +79,7 @@ def full_ranking(
         ``hits`` bool ``(batch, k')`` and ``recs`` int64 ``(batch, k')`` with
         ``k' = min(k, num_items)``.
     """
-    recs, valid = _top_k(scores, k)
-    recs[~valid] = -1
+    recs = top_k_items(scores, k)
     hits = truth.contains(users, recs)
     return hits, recs
 
@@ -148,9 +132,7 @@ def sampled_ranking(
     cand_t = torch.from_numpy(np.maximum(cands, 0)).to(scores.device)
     cand_scores = torch.gather(scores, 1, cand_t)  # (batch, m + N)
     cand_scores[torch.from_numpy(cands < 0).to(scores.device)] = -torch.inf
-    idx_np, valid = _top_k(cand_scores, k)
-    recs = np.take_along_axis(cands, idx_np, axis=1)
-    valid &= recs >= 0
-    recs[~valid] = -1
+    idx_np = top_k_items(cand_scores, k)  # positions in the candidate list, -1 empty
+    recs = np.where(idx_np >= 0, np.take_along_axis(cands, np.maximum(idx_np, 0), axis=1), -1)
     hits = truth.contains(users, recs)
     return hits, recs

@@ -13,13 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from ssl4rec.models.capabilities import ItemContributions
+
 __all__ = ["explain_item", "explain_recommendations"]
 
 
 def explain_item(model: Any, history: np.ndarray, item: int, *, top: int = 3) -> list[tuple[int, float]]:
     """The ``top`` history items (indices) with the largest contribution to ``item``."""
     history = np.asarray(history, dtype=np.int64)
-    if len(history) == 0 or not hasattr(model, "item_contributions"):
+    if len(history) == 0 or not isinstance(model, ItemContributions):
         return []
     weights = np.asarray(model.item_contributions(history, int(item)), dtype=np.float64)
     order = np.argsort(-weights, kind="stable")[:top]

@@ -8,7 +8,6 @@ provided here once, for every model.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -19,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import numpy as np
 import polars as pl
@@ -30,9 +29,9 @@ from ssl4rec.config.base import Checks, from_dict, to_dict
 from ssl4rec.config.yaml_io import dump_yaml, load_yaml
 from ssl4rec.data.interactions import IdVocab, Interactions
 from ssl4rec.errors import ConfigError, DataError, NotFittedError
-
-if TYPE_CHECKING:
-    from ssl4rec.training.trainer import TrainConfig
+from ssl4rec.evaluation.ranking import mask_rows, top_k
+from ssl4rec.training.trainable import EpochCallback
+from ssl4rec.training.trainer import TrainConfig, Trainer
 
 __all__ = [
     "GradientConfig",
@@ -180,35 +179,20 @@ class Recommendations:
         )
 
 
-def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-k values and indices per row; NaN scores rank last (never a hit)."""
-    scores = torch.nan_to_num(scores, nan=-torch.inf, posinf=torch.inf, neginf=-torch.inf)
-    k = min(k, scores.shape[1])
-    return torch.topk(scores, k, dim=1, sorted=True)
-
-
-def mask_rows(scores: torch.Tensor, seen: sp.csr_matrix) -> torch.Tensor:
-    """Set ``scores[r, c] = -inf`` where ``seen[r, c]`` is non-zero (in place)."""
-    coo = seen.tocoo()
-    if coo.nnz:
-        rows = torch.from_numpy(coo.row.astype(np.int64))
-        cols = torch.from_numpy(coo.col.astype(np.int64))
-        scores[rows.to(scores.device), cols.to(scores.device)] = -torch.inf
-    return scores
-
-
 class Recommender(ABC, Generic[C]):
     """Base class of every recommender.
 
-    Subclasses set ``name`` and ``config_class`` and implement ``build``,
-    ``training_step`` (trained models) or ``fit`` (closed-form models), and
-    ``score_history``. ``score``, ``recommend``, ``save`` and ``load`` come from here.
+    Subclasses set ``name`` and ``config_class`` and implement ``score_history``
+    and either ``build`` + ``training_step`` (trained by the generic trainer) or
+    ``solve`` with ``closed_form = True`` (EASE, ItemKNN, Pop). ``fit``, ``score``, ``recommend``, ``save`` and ``load`` come from here.
     """
 
     name: ClassVar[str] = "recommender"
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     is_sequential: ClassVar[bool] = False
     """Sequential models score an ordered history; others an item set."""
+    closed_form: ClassVar[bool] = False
+    """Fitted by ``solve`` in one pass (EASE, ItemKNN, Pop) instead of the trainer."""
 
     def __init__(self, config: C | None = None, **kwargs: Any) -> None:
         if config is not None and kwargs:
@@ -231,6 +215,10 @@ class Recommender(ABC, Generic[C]):
     # ------------------------------------------------------------------ hooks
     def build(self, data: Interactions) -> None:  # noqa: B027 - optional hook
         """Create modules and buffers from vocabulary sizes (override in models)."""
+
+    def solve(self, train: Interactions) -> None:
+        """Compute the weights of a closed-form model from ``train`` (set ``closed_form``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form solve")
 
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         """Named loss terms for one batch, the total under ``"loss"``."""
@@ -275,15 +263,17 @@ class Recommender(ABC, Generic[C]):
         """One optimizer per phase name.
 
         The default is one Adam over every parameter of ``modules()`` under the name
-        ``"model"``, with the config's ``learning_rate`` (default 1e-3) and
-        ``weight_decay`` (default 0). GANs return ``{"generator": ..., "discriminator":
+        ``"model"``, with the config's ``learning_rate`` and ``weight_decay``. GANs return ``{"generator": ..., "discriminator":
         ...}``; the trainer then calls ``training_step(batch, phase)`` with that name
         and steps only that optimizer.
         """
+        cfg = self.gradient_config
         params = [p for m in self.modules().values() for p in m.parameters() if p.requires_grad]
-        lr = float(getattr(self.config, "learning_rate", 1e-3))
-        weight_decay = float(getattr(self.config, "weight_decay", 0.0))
-        return {"model": torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)}
+        return {
+            "model": torch.optim.Adam(
+                params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+            )
+        }
 
     def training_phases(self, epoch: int) -> Sequence[str]:
         """Phases to run in epoch ``epoch`` (0-based), in order; each is one pass over
@@ -298,14 +288,27 @@ class Recommender(ABC, Generic[C]):
 
         The default yields int64 tensors of user indices (users with at least one
         event), shuffled with ``generator`` (the only source of batch-order
-        randomness, so resumed runs replay it), ``batch_size`` from the config
-        (default 512). Tensors in a batch (also inside tuples and dicts) are moved
+        randomness, so resumed runs replay it), ``batch_size`` from the config. Tensors in a batch (also inside tuples and dicts) are moved
         to the training device by the trainer.
         """
-        batch_size = int(getattr(self.config, "batch_size", 512))
+        batch_size = self.gradient_config.batch_size
         users = torch.from_numpy(train.active_users.astype(np.int64))
         order = users[torch.randperm(len(users), generator=generator)]
         yield from order.split(batch_size)
+
+    @property
+    def gradient_config(self) -> GradientConfig:
+        """The config as a ``GradientConfig`` (models trained by the trainer have one).
+
+        Raises:
+            ConfigError: a closed-form model's config reached a training hook.
+        """
+        if not isinstance(self.config, GradientConfig):
+            raise ConfigError(
+                f"{type(self).__name__} is not trained by gradient steps: "
+                f"{type(self.config).__name__} is not a GradientConfig"
+            )
+        return self.config
 
     def on_epoch_start(self, epoch: int) -> None:  # noqa: B027 - optional hook
         """Called before each epoch (0-based; also after a resume), e.g. for annealing."""
@@ -317,16 +320,29 @@ class Recommender(ABC, Generic[C]):
         *,
         valid: Interactions | None = None,
         train_config: TrainConfig | None = None,
-        callbacks: Sequence[Any] = (),
+        callbacks: Sequence[EpochCallback] = (),
     ) -> Self:
-        """Fit on ``train`` (``valid`` drives early stopping where the model uses it)."""
+        """Fit on ``train``; every model has this signature.
+
+        Args:
+            train: the training events.
+            valid: validation events; the trainer early-stops on them. Closed-form
+                models do not read them.
+            train_config: settings of the training loop; closed-form models, which
+                have no loop, do not read them.
+            callbacks: called after every training epoch (trained models only).
+
+        Returns:
+            The fitted model.
+        """
         start = time.perf_counter()
         self._remember(train)
-        self.build(train)
-        from ssl4rec.training.trainer import TrainConfig, Trainer
-
-        trainer = Trainer(train_config or TrainConfig(), callbacks=callbacks)
-        self.train_summary = trainer.fit(self, train, valid=valid)
+        if self.closed_form:
+            self.solve(train)
+        else:
+            self.build(train)
+            trainer = Trainer(train_config or TrainConfig(), callbacks=callbacks)
+            self.train_summary = trainer.fit(self, train, valid=valid)
         self.fit_seconds = time.perf_counter() - start
         return self
 
@@ -391,19 +407,26 @@ class Recommender(ABC, Generic[C]):
         """
         self._check_fitted()
         assert self.user_vocab is not None and self.item_vocab is not None
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ConfigError(f"recommend(): k must be ≥ 1; got {k!r}")
+        _check_k(k)
         raw = [users] if isinstance(users, (str, int, np.integer)) else list(users)  # type: ignore[arg-type]
         idx = self.user_vocab.indices(raw)
         with torch.no_grad():
             scores = self.score(idx).float().cpu()
-        if exclude_seen:
-            assert self.history is not None
-            mask_rows(scores, self.history.csr(idx))
+        assert self.history is not None
+        seen = self.history.csr(idx) if exclude_seen else None
+        return self._top(scores, seen, k, [str(u) for u in raw])
+
+    def _top(
+        self, scores: torch.Tensor, seen: sp.csr_matrix | None, k: int, labels: list[str]
+    ) -> Recommendations:
+        """Top-``k`` of ``scores`` ``(n, num_items)`` with ``seen`` masked, as raw ids."""
+        assert self.item_vocab is not None
+        if seen is not None:
+            mask_rows(scores, seen)
         values, items = top_k(scores, k)
         item_idx = items.numpy()
         return Recommendations(
-            users=np.asarray([str(u) for u in raw], dtype=object),
+            users=np.asarray(labels, dtype=object),
             items=self.item_vocab.raw(item_idx.reshape(-1)).reshape(item_idx.shape),
             scores=values.numpy().astype(np.float32),
             item_indices=item_idx,
@@ -415,19 +438,12 @@ class Recommender(ABC, Generic[C]):
         """Top-``k`` for an anonymous session given raw item ids (oldest first)."""
         self._check_fitted()
         assert self.item_vocab is not None
+        _check_k(k)
         seq = self.item_vocab.indices(history)
         with torch.no_grad():
             scores = self.score_history([seq]).float().cpu()
-        if exclude_seen:
-            mask_rows(scores, histories_to_csr([seq], self.num_items))
-        values, items = top_k(scores, k)
-        item_idx = items.numpy()
-        return Recommendations(
-            users=np.asarray(["<session>"], dtype=object),
-            items=self.item_vocab.raw(item_idx.reshape(-1)).reshape(item_idx.shape),
-            scores=values.numpy().astype(np.float32),
-            item_indices=item_idx,
-        )
+        seen = histories_to_csr([seq], self.num_items) if exclude_seen else None
+        return self._top(scores, seen, k, ["<session>"])
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
@@ -541,6 +557,11 @@ class Recommender(ABC, Generic[C]):
         self.train_summary = meta.get("train_summary") or {}
 
 
+def _check_k(k: object) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ConfigError(f"recommend(): k must be ≥ 1; got {k!r}")
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise DataError(f"{path}: not found; not a saved ssl4rec model folder")
@@ -572,7 +593,7 @@ def load_model(directory: str | Path) -> Recommender[Any]:
         DataError: a missing or corrupt file, named.
         ConfigError: an unknown model name or invalid config.
     """
-    from ssl4rec.registry import get_model_class
+    from ssl4rec.models.registry import get_model_class  # the registry imports the models
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -587,9 +608,3 @@ def load_model(directory: str | Path) -> Recommender[Any]:
     model = model_cls(config)
     model._restore(directory)
     return model
-
-
-def config_fields(config_class: type[ModelConfig]) -> list[str]:
-    """Field names of a model config (used by the CLI and docs)."""
-    return [f.name for f in dataclasses.fields(config_class)]
-

@@ -41,6 +41,7 @@ class EASE(Recommender[EASEConfig]):
         Harald Steck. Embarrassingly Shallow Autoencoders for Sparse Data. WWW 2019.
     """
 
+    closed_form = True
     name = "ease"
     config_class = EASEConfig
 
@@ -48,8 +49,7 @@ class EASE(Recommender[EASEConfig]):
         super().__init__(config, **kwargs)
         self.weights: torch.Tensor | None = None  # (num_items, num_items)
 
-    def fit(self, train: Interactions, *, valid: Interactions | None = None, **_: Any) -> EASE:
-        self._remember(train)
+    def solve(self, train: Interactions) -> None:
         x = train.csr()
         gram = (x.T @ x).toarray().astype(np.float64)  # (items, items)
         gram[np.diag_indices_from(gram)] += self.config.l2_reg
@@ -57,7 +57,6 @@ class EASE(Recommender[EASEConfig]):
         b = -p / np.diag(p)[None, :]  # column j divided by P_jj
         b[np.diag_indices_from(b)] = 0.0
         self.weights = torch.from_numpy(b.astype(np.float32))
-        return self
 
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
         self._check_fitted()

@@ -47,6 +47,7 @@ class ItemKNN(Recommender[ItemKNNConfig]):
         WWW 2001.
     """
 
+    closed_form = True
     name = "itemknn"
     config_class = ItemKNNConfig
 
@@ -54,8 +55,7 @@ class ItemKNN(Recommender[ItemKNNConfig]):
         super().__init__(config, **kwargs)
         self.similarity: sp.csr_matrix | None = None  # (items, items): row i -> neighbours
 
-    def fit(self, train: Interactions, *, valid: Interactions | None = None, **_: Any) -> ItemKNN:
-        self._remember(train)
+    def solve(self, train: Interactions) -> None:
         x = train.csr().tocsc()  # (users, items)
         xt = x.T.tocsr()  # (items, users)
         norms = np.sqrt(np.asarray(x.power(2).sum(axis=0)).ravel())  # (items,)
@@ -77,7 +77,6 @@ class ItemKNN(Recommender[ItemKNNConfig]):
             (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
             shape=(n, n),
         )
-        return self
 
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
         self._check_fitted()

@@ -23,6 +23,7 @@ class PopConfig(ModelConfig):
 class Pop(Recommender[PopConfig]):
     """Ranks items by their number of training events (ties by item index)."""
 
+    closed_form = True
     name = "pop"
     config_class = PopConfig
 
@@ -30,10 +31,8 @@ class Pop(Recommender[PopConfig]):
         super().__init__(config, **kwargs)
         self.counts: torch.Tensor | None = None
 
-    def fit(self, train: Interactions, *, valid: Interactions | None = None, **_: Any) -> Pop:
-        self._remember(train)
+    def solve(self, train: Interactions) -> None:
         self.counts = torch.from_numpy(train.item_counts.astype(np.float32))
-        return self
 
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
         self._check_fitted()

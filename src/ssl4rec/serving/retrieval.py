@@ -1,7 +1,7 @@
 """Top-k retrieval: exact selection over full score rows, and item-vector indexes.
 
 Models that only expose ``score_history`` produce a full score row per request;
-``top_k_rows`` selects from it exactly (``argpartition``, linear in the catalog).
+``top_k_rows`` selects from it exactly (the shared ``evaluation.ranking.top_k``).
 Models that factorize their scores as ``query · item`` (they provide
 ``item_vectors()`` and ``query_vectors(histories)``) can be served from an index
 over the item vectors instead: exact inner products for small catalogs, a faiss
@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
+import torch
 
 from ssl4rec.errors import ConfigError
+from ssl4rec.evaluation.ranking import top_k
 
 __all__ = [
     "ExactIndex",
@@ -44,21 +46,13 @@ def top_k_rows(
         ``(indices, values)``, each ``(n, k)``; rows with fewer than ``k`` allowed
         items end with ``-inf`` values.
     """
-    scores = np.asarray(scores, dtype=np.float32)
-    n, num_items = scores.shape
-    k = min(k, num_items)
-    np.nan_to_num(scores, copy=False, nan=-np.inf)
+    rows = torch.from_numpy(np.asarray(scores, dtype=np.float32))  # shares memory
     if exclude is not None:
         for row, items in enumerate(exclude):
             if len(items):
-                scores[row, items] = -np.inf
-    if k < num_items:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (n, k) unordered
-    else:
-        part = np.tile(np.arange(num_items), (n, 1))
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")  # ties: argpartition order
-    return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
+                rows[row, torch.as_tensor(np.asarray(items, dtype=np.int64))] = -torch.inf
+    values, indices = top_k(rows, k)
+    return indices.numpy(), values.numpy()
 
 
 class VectorIndex(Protocol):

@@ -22,6 +22,7 @@ import torch
 
 from ssl4rec.errors import Ssl4recError
 from ssl4rec.models.base import Recommender
+from ssl4rec.models.capabilities import ItemContributions, ItemVectors, QueryVectors
 from ssl4rec.serving.retrieval import VectorIndex, build_index, top_k_rows
 from ssl4rec.serving.settings import ServeSettings
 from ssl4rec.serving.store import EventRecord, EventStore, StoredEvent
@@ -100,9 +101,9 @@ class RecommendationService:
         self.popular_order = np.argsort(-counts, kind="stable")
         self.query_index: VectorIndex | None = None
         self.similar_index: VectorIndex | None = None
-        if callable(getattr(model, "item_vectors", None)):
+        if isinstance(model, ItemVectors):
             vectors = np.asarray(_numpy(model.item_vectors()), dtype=np.float32)  # (n, d)
-            if callable(getattr(model, "query_vectors", None)):
+            if isinstance(model, QueryVectors):
                 self.query_index = build_index(
                     vectors,
                     backend=settings.retrieval,
@@ -117,7 +118,7 @@ class RecommendationService:
         self.retrieval = self.query_index.kind if self.query_index is not None else "exact"
         self.explain_method = (
             ("attention" if model.is_sequential else "item-weights")
-            if callable(getattr(model, "item_contributions", None))
+            if isinstance(model, ItemContributions)
             else "single-item-scores"
         )
         self.loaded_at = time.time()
@@ -170,12 +171,13 @@ class RecommendationService:
         exclude = [np.unique(history)] if exclude_seen else None
         # a learned bias on history items (seen_bias) is outside query · item; it only
         # matters when those items may be recommended
-        factorized = exclude_seen or getattr(self.model, "factorized", True)
-        if self.query_index is not None and factorized:
-            queries = np.asarray(
-                _numpy(self.model.query_vectors([history])),  # type: ignore[attr-defined]
-                dtype=np.float32,
-            )
+        model = self.model
+        if (
+            self.query_index is not None
+            and isinstance(model, QueryVectors)
+            and (exclude_seen or model.factorized)
+        ):
+            queries = np.asarray(_numpy(model.query_vectors([history])), dtype=np.float32)
             idx, vals = self.query_index.search(queries, k, exclude)
         else:
             with torch.no_grad():
@@ -246,9 +248,10 @@ class RecommendationService:
         history = np.asarray(history, dtype=np.int64)
         if len(history) == 0 or not len(items):
             return [[] for _ in items]
-        if callable(getattr(self.model, "item_contributions", None)):
+        model = self.model
+        if isinstance(model, ItemContributions):
             rows = [
-                np.asarray(self.model.item_contributions(history, int(t)), dtype=np.float64)  # type: ignore[attr-defined]
+                np.asarray(model.item_contributions(history, int(t)), dtype=np.float64)
                 for t in items
             ]
             uniq, inverse = np.unique(history, return_inverse=True)

@@ -23,17 +23,15 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from ssl4rec.config.base import to_dict
+from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, DataError
-
-if TYPE_CHECKING:
-    from ssl4rec.data.interactions import Interactions
-    from ssl4rec.models.base import Recommender
+from ssl4rec.training.trainable import Trainable
 
 __all__ = [
     "RunFolder",
@@ -60,7 +58,7 @@ def data_fingerprint(data: Interactions) -> str:
 
 
 def run_fingerprint(
-    model: Recommender[Any], data: Interactions, train_settings: Mapping[str, Any]
+    model: Trainable, data: Interactions, train_settings: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What must match for a resume: model name + config, data hash, train settings."""
     config = {k: v for k, v in to_dict(model.config).items() if k not in _LENGTH_FIELDS}
@@ -72,7 +70,7 @@ def run_fingerprint(
     }
 
 
-def model_tensors(model: Recommender[Any]) -> dict[str, torch.Tensor]:
+def model_tensors(model: Trainable) -> dict[str, torch.Tensor]:
     """Module state dicts and extra state as one flat CPU tensor mapping."""
     tensors: dict[str, torch.Tensor] = {}
     for name, module in model.modules().items():
@@ -84,7 +82,7 @@ def model_tensors(model: Recommender[Any]) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def load_model_tensors(model: Recommender[Any], tensors: Mapping[str, torch.Tensor]) -> None:
+def load_model_tensors(model: Trainable, tensors: Mapping[str, torch.Tensor]) -> None:
     """Inverse of ``model_tensors`` (modules keep their device)."""
     for name, module in model.modules().items():
         prefix = f"model.{name}."

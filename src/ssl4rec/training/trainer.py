@@ -17,13 +17,15 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from ssl4rec.config.base import Checks, to_dict
 from ssl4rec.config.yaml_io import dump_yaml
+from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, TrainingDivergedError
+from ssl4rec.evaluation.evaluator import evaluate_interactions
 from ssl4rec.logging import progress
 from ssl4rec.training.checkpoint import (
     RunFolder,
@@ -36,10 +38,7 @@ from ssl4rec.training.checkpoint import (
 )
 from ssl4rec.training.device import resolve_device
 from ssl4rec.training.seed import capture_rng, isolated_rng, restore_rng
-
-if TYPE_CHECKING:
-    from ssl4rec.data.interactions import Interactions
-    from ssl4rec.models.base import Recommender
+from ssl4rec.training.trainable import EpochCallback, Trainable
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDivergedError"]
 
@@ -120,14 +119,16 @@ class Trainer:
         >>> Trainer(TrainConfig(max_epochs=20, run_dir="runs/vae")).fit(model, train, valid=valid)
     """
 
-    def __init__(self, config: TrainConfig | None = None, *, callbacks: Sequence[Any] = ()) -> None:
+    def __init__(
+        self, config: TrainConfig | None = None, *, callbacks: Sequence[EpochCallback] = ()
+    ) -> None:
         self.config = config or TrainConfig()
         self.callbacks = list(callbacks)
 
     # ------------------------------------------------------------------ public
     def fit(
         self,
-        model: Recommender[Any],
+        model: Trainable,
         train: Interactions,
         *,
         valid: Interactions | None = None,
@@ -145,7 +146,7 @@ class Trainer:
         """
         cfg = self.config
         device = resolve_device(cfg.device)
-        max_epochs = cfg.max_epochs or int(getattr(model.config, "epochs", 1))
+        max_epochs = cfg.max_epochs or model.config.epochs
         seed = cfg.seed if cfg.seed is not None else int(model.config.seed)
         modules = model.modules()
         if not modules:
@@ -223,9 +224,7 @@ class Trainer:
                         fingerprint,
                     )
                 for callback in self.callbacks:
-                    hook = getattr(callback, "on_epoch_end", None)
-                    if hook is not None:
-                        hook(model, record)
+                    callback.on_epoch_end(model, record)
                 if _should_stop_early(state, cfg):
                     reason = "patience"
                     break
@@ -259,7 +258,7 @@ class Trainer:
     # ------------------------------------------------------------------ epoch
     def _run_epoch(
         self,
-        model: Recommender[Any],
+        model: Trainable,
         train: Interactions,
         optimizers: Mapping[str, torch.optim.Optimizer],
         generator: torch.Generator,
@@ -311,9 +310,7 @@ class Trainer:
                 postfix["loss"] = float(loss.detach())
         return {k: totals[k] / counts[k] for k in totals}
 
-    def _validate(self, model: Recommender[Any], valid: Interactions, seen: Any) -> float:
-        from ssl4rec.evaluation.evaluator import evaluate_interactions
-
+    def _validate(self, model: Trainable, valid: Interactions, seen: Any) -> float:
         for module in model.modules().values():
             module.eval()
         # validation draws no random numbers from the training stream
@@ -336,7 +333,7 @@ class Trainer:
         logger.info("epoch done: " + " ".join(parts))
 
     # ------------------------------------------------------------------ files
-    def _config_yaml(self, model: Recommender[Any], fingerprint: Mapping[str, Any]) -> str:
+    def _config_yaml(self, model: Trainable, fingerprint: Mapping[str, Any]) -> str:
         return dump_yaml(
             {
                 "model": {"name": model.name, **to_dict(model.config)},
@@ -348,7 +345,7 @@ class Trainer:
     def _write_epoch(
         self,
         run: RunFolder,
-        model: Recommender[Any],
+        model: Trainable,
         optimizers: Mapping[str, torch.optim.Optimizer],
         generator: torch.Generator,
         device: torch.device,
@@ -381,7 +378,7 @@ class Trainer:
     def _resume(
         self,
         run: RunFolder,
-        model: Recommender[Any],
+        model: Trainable,
         optimizers: Mapping[str, torch.optim.Optimizer],
         generator: torch.Generator,
         device: torch.device,

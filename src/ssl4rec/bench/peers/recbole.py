@@ -438,8 +438,8 @@ def _round(value: Any) -> float | None:
 def _suite_split(key: str) -> Split:
     """The suite's split, made once per process (keyed by its data + split sections)."""
     from ssl4rec.config.base import from_dict
-    from ssl4rec.config.experiment import DataConfig, SplitConfig
     from ssl4rec.runner import load_data, make_experiment_split
+    from ssl4rec.runner.experiment import DataConfig, SplitConfig
 
     raw = json.loads(key)
     data = from_dict(DataConfig, raw["data"], where="data")

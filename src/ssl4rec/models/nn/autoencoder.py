@@ -39,11 +39,11 @@ class AutoencoderRecommender(Recommender[C]):
     # ------------------------------------------------------------------ training
     def _count_steps(self, data: Interactions) -> None:
         """Optimizer steps per epoch pass (for annealing schedules that count steps)."""
-        batch_size = int(getattr(self.config, "batch_size", 512))
+        batch_size = self.gradient_config.batch_size
         self._steps_per_epoch = max(1, math.ceil(len(data.active_users) / batch_size))
 
     def batches(self, train: Interactions, generator: torch.Generator) -> Iterable[Any]:
-        batch_size = int(getattr(self.config, "batch_size", 512))
+        batch_size = self.gradient_config.batch_size
         return user_row_batches(train.csr(), train.active_users, batch_size, generator)
 
     def on_epoch_start(self, epoch: int) -> None:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ssl4rec.config.experiment import DataConfig, ExperimentConfig, SplitConfig
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.data.preprocess import preprocess
 from ssl4rec.data.splits import Split, make_split
 from ssl4rec.errors import ConfigError
+from ssl4rec.runner.experiment import DataConfig, ExperimentConfig, SplitConfig
 
 __all__ = ["RunResult", "build_model", "load_data", "make_experiment_split", "run_experiment"]
 
@@ -65,7 +65,7 @@ def make_experiment_split(data: Interactions, config: SplitConfig) -> Split:
 
 def build_model(config: ExperimentConfig, **changes: Any) -> Any:
     """A new, unfitted model from the experiment's model section (``changes`` override)."""
-    from ssl4rec.registry import get_model_class
+    from ssl4rec.models.registry import get_model_class
 
     model_cls = get_model_class(config.model_name)
     model_config = dataclasses.replace(config.model, **changes) if changes else config.model
@@ -198,7 +198,7 @@ def _grid_search(
     config: ExperimentConfig, split: Split, train_config: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Pick the grid point with the best validation score (never looks at test)."""
-    from ssl4rec.evaluation.tuning import grid_search
+    from ssl4rec.runner.tuning import grid_search
 
     def factory(params: dict[str, Any]) -> Any:
         try:

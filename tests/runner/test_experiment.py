@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from ssl4rec.config.experiment import ExperimentConfig, load_experiment
 from ssl4rec.errors import ConfigError
+from ssl4rec.runner.experiment import ExperimentConfig, load_experiment
 
 CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))
 

@@ -25,6 +25,10 @@ from ssl4rec.config.base import Checks, from_dict, to_dict
 from ssl4rec.config.yaml_io import apply_overrides, dump_yaml, load_yaml
 from ssl4rec.data.preprocess import PreprocessConfig
 from ssl4rec.errors import ConfigError
+from ssl4rec.evaluation.metrics import parse_metrics
+from ssl4rec.models.base import ModelConfig
+from ssl4rec.models.registry import get_model_class
+from ssl4rec.training.trainer import TrainConfig
 
 __all__ = [
     "DataConfig",
@@ -127,15 +131,7 @@ class EvalConfig:
         c.positive("batch_size", self.batch_size)
         c.positive("sampled_negatives", self.sampled_negatives)
         c.raise_if_any()
-        from ssl4rec.evaluation.metrics import parse_metrics
-
         parse_metrics(self.metrics)  # unknown metric -> ConfigError now, not after training
-
-
-def _train_config_class() -> type:
-    from ssl4rec.training.trainer import TrainConfig
-
-    return TrainConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,22 +139,23 @@ class ExperimentConfig:
     """One experiment: data, split, model (tagged by ``name``), training, evaluation."""
 
     model_name: str
-    model: Any
-    """The model's config dataclass instance (class chosen by ``model_name``)."""
+    model: ModelConfig
+    """The model's config (its class is the one registered under ``model_name``)."""
     data: DataConfig = field(default_factory=DataConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
-    train: Any = None
-    """``TrainConfig`` (trainer settings); defaults when null."""
+    train: TrainConfig = field(default_factory=TrainConfig)
+    """Trainer settings (closed-form models read none of them)."""
     eval: EvalConfig = field(default_factory=EvalConfig)
     tune: dict[str, list[Any]] = field(default_factory=dict)
     """Grid of model fields to choose on the validation split, e.g. ``{l2_reg: [100, 500]}``."""
 
     def __post_init__(self) -> None:
-        if self.train is None:
-            object.__setattr__(self, "train", _train_config_class()())
-        from ssl4rec.registry import get_model_class
-
         model_cls = get_model_class(self.model_name)
+        if not isinstance(self.model, model_cls.config_class):
+            raise ConfigError(
+                f"ExperimentConfig.model must be a {model_cls.config_class.__name__} for model "
+                f"{self.model_name!r}; got {type(self.model).__name__}"
+            )
         names = {f.name for f in dataclasses.fields(model_cls.config_class)}
         bad = [k for k in self.tune if k not in names]
         if bad:
@@ -174,8 +171,6 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExperimentConfig:
         """Build from plain data; reports every problem of every section at once."""
-        from ssl4rec.registry import get_model_class
-
         if not isinstance(data, Mapping):
             raise ConfigError(f"experiment config must be a mapping; got {data!r}")
         allowed = {"data", "split", "model", "train", "eval", "tune"}
@@ -201,7 +196,7 @@ class ExperimentConfig:
             "data": DataConfig,
             "split": SplitConfig,
             "eval": EvalConfig,
-            "train": _train_config_class(),
+            "train": TrainConfig,
         }
         for key, section_cls in specs.items():
             if data.get(key) is None:

@@ -11,8 +11,9 @@ import pytest
 from ssl4rec.data.interactions import IdVocab, Interactions
 from ssl4rec.data.splits import Split, temporal_ratio_split
 from ssl4rec.errors import ConfigError
-from ssl4rec.evaluation import evaluate, grid_search
+from ssl4rec.evaluation import evaluate
 from ssl4rec.models.ease import EASE
+from ssl4rec.runner.tuning import grid_search
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def split() -> Split:
 
 def test_grid_search_picks_best_validation_lambda(split: Split, caplog) -> None:
     grid = {"l2_reg": [0.1, 10.0, 100.0, 10000.0]}
-    with caplog.at_level(logging.INFO, logger="ssl4rec.evaluation.tuning"):
+    with caplog.at_level(logging.INFO, logger="ssl4rec.runner.tuning"):
         best, table = grid_search(lambda p: EASE(**p), grid, split, metric="ndcg@10")
     # the choice must be the argmax of validation NDCG computed independently
     valid = [
