@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ from ssl4rec.config.base import from_dict, to_dict
 from ssl4rec.data.splits import Split
 from ssl4rec.errors import NotFittedError, UnknownIdError
 from ssl4rec.models.base import ModelConfig, Recommender, load_model
-from ssl4rec.testing.synthetic import block_split
+from ssl4rec.testing.synthetic import block_split, cycle_split
 
 __all__ = ["RecommenderContract"]
 
@@ -45,6 +45,9 @@ class RecommenderContract:
         planted_margin: How much the model's test NDCG@10 must exceed Pop's.
         folds_in_exactly: ``score_history`` of a training history equals ``score``
             of that user (true for models without per-user parameters).
+        planted: the planted-signal data: ``"blocks"`` (co-occurrence groups, for
+            collaborative models) or ``"sequence"`` (a deterministic next item, for
+            sequential models).
     """
 
     model_class: ClassVar[type[Recommender[Any]]]
@@ -53,6 +56,7 @@ class RecommenderContract:
     max_fit_seconds: ClassVar[float] = 30.0
     planted_margin: ClassVar[float] = 0.1
     folds_in_exactly: ClassVar[bool] = False
+    planted: ClassVar[Literal["blocks", "sequence"]] = "blocks"
 
     # ------------------------------------------------------------------ helpers
     def make_config(self) -> ModelConfig:
@@ -68,7 +72,7 @@ class RecommenderContract:
 
     @pytest.fixture(scope="class")
     def split(self) -> Split:
-        return block_split()
+        return cycle_split() if self.planted == "sequence" else block_split()
 
     @pytest.fixture(scope="class")
     def fitted(self, split: Split) -> tuple[Recommender[Any], float]:

@@ -12,9 +12,15 @@ import numpy as np
 import polars as pl
 
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.data.splits import Split, temporal_ratio_split
+from ssl4rec.data.splits import Split, leave_one_out, temporal_ratio_split
 
-__all__ = ["TINY_SEQUENTIAL", "block_interactions", "block_split", "cycle_data"]
+__all__ = [
+    "TINY_SEQUENTIAL",
+    "block_interactions",
+    "block_split",
+    "cycle_data",
+    "cycle_split",
+]
 
 
 def block_interactions(
@@ -98,3 +104,8 @@ def cycle_data(
         }
     )
     return Interactions.from_frame(frame, time_col="ts", item_table=items)
+
+
+def cycle_split(**kwargs: int) -> Split:
+    """Leave-one-out split of ``cycle_data(**kwargs)``: test is each user's next cycle step."""
+    return leave_one_out(cycle_data(**kwargs))
