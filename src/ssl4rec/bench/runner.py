@@ -52,6 +52,7 @@ class SuiteRun:
 
     @property
     def failed(self) -> list[str]:
+        """Labels of the cells whose status is not ``ok``."""
         return [r["cell"] for r in self.records if r.get("status") != "ok"]
 
 

@@ -80,6 +80,7 @@ class ModelEntry:
 
     @property
     def model_name(self) -> str:
+        """The registered model name of this entry (``model.name``)."""
         return str(self.model.get("name", "")).lower()
 
 
@@ -152,6 +153,7 @@ class Suite:
         return _replace(self, models=tuple(chosen))
 
     def with_seeds(self, seeds: Sequence[int]) -> Suite:
+        """This suite with its seeds replaced by ``seeds``."""
         return _replace(self, seeds=tuple(int(s) for s in seeds))
 
     def with_overrides(

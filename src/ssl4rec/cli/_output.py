@@ -37,7 +37,7 @@ def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
 
 
 def metrics_table(results: Mapping[str, Mapping[str, float]]) -> str:
-    """model -> metric -> value as a table, one row per model."""
+    """Format ``model -> metric -> value`` as a table, one row per model."""
     names: list[str] = []
     for metrics in results.values():
         for name in metrics:

@@ -234,14 +234,17 @@ class Checks:
         self.problems: list[str] = []
 
     def fail(self, field: str, constraint: str, value: Any, hint: str = "") -> None:
+        """Record that ``field`` must satisfy ``constraint`` but is ``value``."""
         msg = f"{self.owner}.{field} must be {constraint}; got {value!r}"
         self.problems.append(msg + (f" ({hint})" if hint else ""))
 
     def positive(self, field: str, value: float | None) -> None:
+        """Check ``value > 0`` (``None`` passes: the field is unset)."""
         if value is not None and not value > 0:
             self.fail(field, "> 0", value)
 
     def non_negative(self, field: str, value: float | None) -> None:
+        """Check ``value >= 0`` (``None`` passes: the field is unset)."""
         if value is not None and not value >= 0:
             self.fail(field, "≥ 0", value)
 
@@ -255,6 +258,7 @@ class Checks:
         low_open: bool = False,
         high_open: bool = False,
     ) -> None:
+        """Check ``low <= value <= high``, either end open when asked."""
         if value is None:
             return
         ok_low = value > low if low_open else value >= low
@@ -265,19 +269,23 @@ class Checks:
             self.fail(field, f"in {left}{low}, {high}{right}", value)
 
     def one_of(self, field: str, value: Any, choices: Iterable[Any]) -> None:
+        """Check that ``value`` is one of ``choices``."""
         choices = list(choices)
         if value not in choices:
             self.fail(field, f"one of {choices}", value)
 
     def divides(self, field: str, value: int, other_field: str, other: int) -> None:
+        """Check that ``value`` divides ``other`` (the value of ``other_field``)."""
         if value > 0 and other % value != 0:
             self.fail(field, f"a divisor of {other_field}={other}", value)
 
     def all_positive(self, field: str, values: Iterable[float]) -> None:
+        """Check that every one of ``values`` is > 0."""
         values = list(values)
         if any(not v > 0 for v in values):
             self.fail(field, "all > 0", values)
 
     def raise_if_any(self) -> None:
+        """Raise one ``ConfigError`` listing every recorded problem, if any."""
         if self.problems:
             raise _error(self.problems)

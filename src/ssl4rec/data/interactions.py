@@ -90,6 +90,7 @@ class IdVocab:
         return self._ids[np.asarray(indices, dtype=np.int64)]
 
     def to_list(self) -> list[str]:
+        """Raw ids in index order."""
         return [str(i) for i in self._ids]
 
 
@@ -234,10 +235,12 @@ class Interactions:
 
     @property
     def num_users(self) -> int:
+        """Size of the user vocabulary (users without events included)."""
         return len(self.user_vocab)
 
     @property
     def num_items(self) -> int:
+        """Size of the item vocabulary (items without events included)."""
         return len(self.item_vocab)
 
     def to_frame(self, *, raw_ids: bool = False) -> pl.DataFrame:

@@ -58,10 +58,12 @@ class Split:
 
     @property
     def num_users(self) -> int:
+        """Users of the shared vocabulary."""
         return self.train.num_users
 
     @property
     def num_items(self) -> int:
+        """Items of the shared vocabulary."""
         return self.train.num_items
 
     def part(self, name: str) -> Interactions:
@@ -94,6 +96,7 @@ class Split:
         return self.train.concat(self.valid)
 
     def summary(self) -> dict[str, int]:
+        """Counts of users, items and events per part."""
         return {
             "users": self.num_users,
             "items": self.num_items,

@@ -56,6 +56,7 @@ class ColdStartSplit:
     seed: int
 
     def summary(self) -> dict[str, int]:
+        """Counts of cold and warm items and of test events on each."""
         return {
             **self.split.summary(),
             "cold_items": len(self.cold_items),

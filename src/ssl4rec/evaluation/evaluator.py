@@ -54,16 +54,24 @@ class Scorer(Protocol):
     is_sequential: ClassVar[bool]
 
     @property
-    def num_items(self) -> int: ...
+    def num_items(self) -> int:
+        """Catalog size: the width of a score row."""
+        ...
 
     @property
-    def num_users(self) -> int: ...
+    def num_users(self) -> int:
+        """Users the model knows."""
+        ...
 
     @property
-    def history(self) -> _Histories | None: ...
+    def history(self) -> _Histories | None:
+        """Training histories (for popularity metrics when no train part is given)."""
+        ...
 
     @property
-    def item_table(self) -> pl.DataFrame | None: ...
+    def item_table(self) -> pl.DataFrame | None:
+        """Item metadata (genres for diversity when no train part is given)."""
+        ...
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         """``(len(users), num_items)`` float scores from the users' histories."""

@@ -229,6 +229,7 @@ class ExperimentConfig:
         return out
 
     def to_yaml(self, path: str | Path | None = None) -> str:
+        """The config as YAML text (also written to ``path`` when given)."""
         return dump_yaml(self.to_dict(), path)
 
 

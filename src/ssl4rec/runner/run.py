@@ -92,6 +92,7 @@ class RunResult:
     ``cold`` / ``warm`` (cold-start protocol)."""
 
     def metrics(self) -> dict[str, Any]:
+        """Plain data for ``metrics.json``: the run's settings and its results."""
         return {
             "model": self.config.model_name,
             "dataset": self.config.data.dataset or self.config.data.path,

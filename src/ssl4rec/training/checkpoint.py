@@ -162,15 +162,18 @@ class RunFolder:
 
     # ------------------------------------------------------------------ writing
     def write_text(self, name: str, text: str) -> None:
+        """Write a text file into the run folder atomically."""
         def write(tmp: str) -> None:
             Path(tmp).write_text(text, encoding="utf-8")
 
         _atomic_write_bytes(self.path / name, write)
 
     def write_json(self, name: str, data: Any) -> None:
+        """Write a JSON file into the run folder atomically."""
         self.write_text(name, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
     def write_tensors(self, name: str, tensors: Mapping[str, torch.Tensor]) -> None:
+        """Write a safetensors file into the run folder atomically."""
         from safetensors.torch import save_file
 
         _atomic_write_bytes(self.path / name, lambda tmp: save_file(dict(tensors), tmp))
@@ -208,6 +211,7 @@ class RunFolder:
 
     # ------------------------------------------------------------------ reading
     def has_last(self) -> bool:
+        """Whether a complete last checkpoint exists."""
         return (self.path / "last.json").is_file() and (self.path / "last.safetensors").is_file()
 
     def read_last(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -224,6 +228,7 @@ class RunFolder:
         return meta, tensors
 
     def read_best(self) -> dict[str, torch.Tensor]:
+        """Tensors of the best checkpoint."""
         from safetensors.torch import load_file
 
         return load_file(str(self.path / "best.safetensors"))

@@ -22,20 +22,28 @@ class TrainableConfig(Protocol):
     """The fields of a model config the trainer reads."""
 
     @property
-    def seed(self) -> int: ...
+    def seed(self) -> int:
+        """Seed of initialisation, batch order and sampling."""
+        ...
 
     @property
-    def epochs(self) -> int: ...
+    def epochs(self) -> int:
+        """Epoch limit."""
+        ...
 
 
 class Trainable(Scorer, Protocol):
     """A model the generic trainer can fit (and validate, as a ``Scorer``)."""
 
     @property
-    def config(self) -> TrainableConfig: ...
+    def config(self) -> TrainableConfig:
+        """The model config."""
+        ...
 
     @property
-    def is_fitted(self) -> bool: ...
+    def is_fitted(self) -> bool:
+        """Whether the model holds fitted weights."""
+        ...
 
     def modules(self) -> Mapping[str, torch.nn.Module]:
         """Trainable modules by name."""

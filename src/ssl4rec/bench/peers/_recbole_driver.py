@@ -40,8 +40,11 @@ def _plain(result: dict | None) -> dict:
 
 
 def _patch_collector() -> None:
-    """RecBole 1.2.1 calls ``.cpu()`` on every collected value, including the plain int
-    ``data.num_items`` that ItemCoverage/GiniIndex register; skip non-tensors."""
+    """Make RecBole's collector skip values that are not tensors.
+
+    RecBole 1.2.1 calls ``.cpu()`` on every collected value, including the plain int
+    ``data.num_items`` that ItemCoverage/GiniIndex register.
+    """
     from recbole.evaluator.collector import Collector
 
     def get_data_struct(self):

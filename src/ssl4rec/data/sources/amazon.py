@@ -36,7 +36,7 @@ _LIST_STR = pl.List(pl.Utf8)
 
 
 def _detect_version(path: Path) -> str:
-    """ "2018" or "2023" from the field names of the first record."""
+    """Return ``"2018"`` or ``"2023"`` from the field names of the first record."""
     text = read_text(check_file(path, what="Amazon reviews file"))
     first = next((line for line in text.splitlines() if line.strip()), "")
     if '"reviewerID"' in first:
