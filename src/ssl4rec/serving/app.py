@@ -133,6 +133,10 @@ def create_app(settings: ServeSettings | None = None, model: Any = None) -> Any:
             allow_headers=["Content-Type", "X-API-Key"],
         )
 
+    from ssl4rec.serving.limits import BodySizeLimit
+
+    # outermost: an oversized body is refused before CORS, routing or parsing
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(router)
 
     @app.get("/", include_in_schema=False)

@@ -23,6 +23,7 @@ import torch
 from ssl4rec.errors import Ssl4recError
 from ssl4rec.models.base import Recommender
 from ssl4rec.models.capabilities import ItemContributions, ItemVectors, QueryVectors
+from ssl4rec.serving.limits import quote
 from ssl4rec.serving.retrieval import VectorIndex, build_index, top_k_rows
 from ssl4rec.serving.settings import ServeSettings
 from ssl4rec.serving.store import EventRecord, EventStore, StoredEvent
@@ -129,7 +130,7 @@ class RecommendationService:
         try:
             return self.item_vocab.index(item)
         except KeyError:
-            raise RequestError(404, field, f"unknown item id {item!r}") from None
+            raise RequestError(404, field, f"unknown item id {quote(item)}") from None
 
     def item_indices(self, items: Sequence[str], *, field: str = "items") -> np.ndarray:
         """Indices of raw item ids; 404 naming ``field`` and the first unknown id."""
@@ -138,7 +139,7 @@ class RecommendationService:
             try:
                 out[pos] = self.item_vocab.index(item)
             except KeyError:
-                raise RequestError(404, f"{field}[{pos}]", f"unknown item id {item!r}") from None
+                raise RequestError(404, f"{field}[{pos}]", f"unknown item id {quote(item)}") from None
         return out
 
     def user_history(self, user: str) -> tuple[np.ndarray, bool]:
@@ -300,7 +301,7 @@ class RecommendationService:
         for pos, rec in enumerate(records):
             if rec.item not in self.item_vocab:
                 field = "item" if len(records) == 1 else f"events[{pos}].item"
-                raise RequestError(404, field, f"unknown item id {rec.item!r}")
+                raise RequestError(404, field, f"unknown item id {quote(rec.item)}")
         stored = self.store.add(records)
         logger.debug("events stored: n=%d", len(stored))
         return stored

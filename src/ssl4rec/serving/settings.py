@@ -27,6 +27,8 @@ class ServeSettings:
     api_key: str | None = None
     """Key required in the ``X-API-Key`` header by write endpoints; ``None`` leaves
     them open."""
+    max_body_bytes: int = 1 << 20
+    """Largest request body accepted (bytes); larger ones get 413 before parsing."""
     max_k: int = 1000
     """Largest ``k`` a request may ask for."""
     max_history: int = 2000
@@ -48,6 +50,7 @@ class ServeSettings:
 
     def __post_init__(self) -> None:
         checks = Checks("ServeSettings")
+        checks.positive("max_body_bytes", self.max_body_bytes)
         checks.positive("max_k", self.max_k)
         checks.positive("max_history", self.max_history)
         checks.one_of("retrieval", self.retrieval, ("auto", "exact", "faiss"))
