@@ -10,8 +10,21 @@ from ssl4rec.cli.main import app
 def test_serve_help_lists_options() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0
-    for option in ("--model", "--host", "--port", "--db", "--api-key"):
+    for option in ("--model", "--host", "--port", "--db", "--api-key-file", "--allow-open-writes"):
         assert option in result.output
+
+
+def test_serve_refuses_a_key_on_the_command_line(tmp_path) -> None:
+    result = CliRunner().invoke(app, ["serve", "--model", str(tmp_path), "--api-key", "s3cret"])
+    assert result.exit_code != 0
+    assert "--api-key was removed" in str(result.exception)
+
+
+def test_serve_refuses_open_writes_on_a_public_address(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("SSL4REC_API_KEY", raising=False)
+    result = CliRunner().invoke(app, ["serve", "--model", str(tmp_path), "--host", "0.0.0.0"])
+    assert result.exit_code != 0
+    assert "--allow-open-writes" in str(result.exception)
 
 
 def test_serve_missing_model_names_the_folder(tmp_path) -> None:

@@ -93,3 +93,33 @@ def test_5mb_upload_gets_413_before_it_is_sent_and_health_stays_up(ease_model) -
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_api_key_comes_from_a_file_or_the_environment(tmp_path) -> None:
+    from ssl4rec.errors import ConfigError
+    from ssl4rec.serving.settings import read_api_key
+
+    key_file = tmp_path / "key"
+    key_file.write_text("s3cret\n")
+    assert read_api_key(key_file, environ={"SSL4REC_API_KEY": "other"}) == "s3cret"
+    assert read_api_key(None, environ={"SSL4REC_API_KEY": " env-key "}) == "env-key"
+    assert read_api_key(None, environ={}) is None
+    key_file.write_text("\n")
+    with pytest.raises(ConfigError, match="first line"):
+        read_api_key(key_file)
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_api_key(tmp_path / "missing")
+
+
+def test_open_writes_are_refused_off_loopback_and_warned_on_it() -> None:
+    from ssl4rec.errors import ConfigError
+    from ssl4rec.serving.settings import check_open_writes
+
+    with pytest.raises(ConfigError, match="allow-open-writes"):
+        check_open_writes("0.0.0.0", None, allow_open_writes=False)
+    with pytest.raises(ConfigError, match="allow-open-writes"):
+        check_open_writes("example.org", None, allow_open_writes=False)
+    assert "no API key" in check_open_writes("0.0.0.0", None, allow_open_writes=True)
+    assert "no API key" in check_open_writes("127.0.0.1", None, allow_open_writes=False)
+    assert "no API key" in check_open_writes("::1", None, allow_open_writes=False)
+    assert check_open_writes("0.0.0.0", "s3cret", allow_open_writes=False) is None

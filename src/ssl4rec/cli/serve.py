@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -18,10 +18,25 @@ def serve_command(
     db: Annotated[
         str, typer.Option(help="Event store: SQLite file, ':memory:', or a SQLAlchemy URL.")
     ] = "events.sqlite",
+    api_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File whose first line is the key required by write endpoints "
+            "(default: $SSL4REC_API_KEY)."
+        ),
+    ] = None,
     api_key: Annotated[
         str | None,
-        typer.Option(help="Key required by write endpoints (default: $SSL4REC_API_KEY)."),
+        typer.Option(
+            hidden=True, help="Removed: a key on the command line shows in process listings."
+        ),
     ] = None,
+    allow_open_writes: Annotated[
+        bool,
+        typer.Option(
+            "--allow-open-writes", help="Serve a non-loopback --host without an API key."
+        ),
+    ] = False,
     retrieval: Annotated[
         str, typer.Option(help="Top-k over item vectors: auto, exact or faiss.")
     ] = "auto",
@@ -37,17 +52,32 @@ def serve_command(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Serve recommendations, explanations, events and the web page over HTTP."""
+    from ssl4rec.errors import ConfigError
+    from ssl4rec.serving.settings import (
+        API_KEY_ENV,
+        ServeSettings,
+        check_open_writes,
+        read_api_key,
+    )
+
+    if api_key is not None:
+        raise ConfigError(
+            f"--api-key was removed: process listings show the command line; "
+            f"set ${API_KEY_ENV} or pass --api-key-file"
+        )
+    key = read_api_key(api_key_file)
+    warning = check_open_writes(host, key, allow_open_writes=allow_open_writes)
+
     import uvicorn
 
     from ssl4rec.models.base import load_model
     from ssl4rec.serving.app import create_app, resolve_model_dir
-    from ssl4rec.serving.settings import API_KEY_ENV, ServeSettings
 
     model_dir = resolve_model_dir(model)
     settings = ServeSettings(
         model_dir=str(model_dir),
         db=db,
-        api_key=api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None,
+        api_key=key,
         retrieval=retrieval,  # type: ignore[arg-type]
         faiss_min_items=faiss_min_items,
         cors_origins=tuple(cors_origin or ()),
@@ -60,4 +90,6 @@ def serve_command(
         f"serving {loaded.name} from {model_dir} on http://{host}:{port}/ "
         f"(events: {settings.db}, api key: {'on' if settings.api_key else 'off'})"
     )
+    if warning is not None:
+        logging.getLogger("ssl4rec.serving").warning(warning)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from ssl4rec.config.base import Checks
+from ssl4rec.errors import ConfigError
 
-__all__ = ["API_KEY_ENV", "ServeSettings"]
+__all__ = ["API_KEY_ENV", "ServeSettings", "check_open_writes", "read_api_key"]
 
 API_KEY_ENV = "SSL4REC_API_KEY"
-"""Environment variable read by the CLI when ``--api-key`` is not given."""
+"""Environment variable that holds the API key of write endpoints."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,3 +73,59 @@ class ServeSettings:
         if self.db == ":memory:":
             return "sqlite://"
         return f"sqlite:///{os.path.abspath(self.db)}"
+
+
+def read_api_key(
+    key_file: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The API key from ``key_file`` (its first line) or else ``$SSL4REC_API_KEY``.
+
+    Keys never come from a command-line value: process listings show those.
+
+    Raises:
+        ConfigError: the file is missing, unreadable or holds an empty first line.
+    """
+    if key_file is not None:
+        path = Path(key_file)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"--api-key-file: cannot read {path}: {err}") from None
+        key = lines[0].strip() if lines else ""
+        if not key:
+            raise ConfigError(f"--api-key-file: {path}: the first line must hold the key; got ''")
+        return key
+    env = os.environ if environ is None else environ
+    return env.get(API_KEY_ENV, "").strip() or None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1 or localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_open_writes(host: str, api_key: str | None, *, allow_open_writes: bool) -> str | None:
+    """Refuse open write endpoints on a reachable address; warn about them on loopback.
+
+    Returns:
+        A warning to show when writes are open (no key), else ``None``.
+
+    Raises:
+        ConfigError: no key, a non-loopback ``host`` and no ``allow_open_writes``.
+    """
+    if api_key is not None:
+        return None
+    if not is_loopback(host) and not allow_open_writes:
+        raise ConfigError(
+            f"serve: --host {host} without an API key would let anyone who reaches it post "
+            f"events; set ${API_KEY_ENV} or --api-key-file, or pass --allow-open-writes"
+        )
+    return (
+        f"no API key: POST /events is open to anyone who reaches {host}; "
+        f"set ${API_KEY_ENV} or --api-key-file to require one"
+    )
