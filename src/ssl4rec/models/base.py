@@ -4,14 +4,16 @@ A model is built from a frozen config, fitted on ``Interactions``, and then scor
 users (by index, from the history seen in training) or arbitrary histories (fold-in
 for new users and anonymous sessions). ``recommend``, ``save`` and ``load`` are
 provided here once, for every model.
+
+Nearby: ``history`` (the per-user histories a model scores from),
+``recommendations`` (what ``recommend`` returns) and ``persistence`` (the saved
+folder format behind ``save`` and ``load``). Their public names are re-exported
+here.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,11 +27,13 @@ import polars as pl
 import scipy.sparse as sp
 import torch
 
-from ssl4rec.config.base import Checks, from_dict, to_dict
-from ssl4rec.config.yaml_io import dump_yaml, load_yaml
+from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import IdVocab, Interactions
 from ssl4rec.errors import ConfigError, DataError, NotFittedError
 from ssl4rec.evaluation.ranking import mask_rows, top_k
+from ssl4rec.models.history import History, histories_to_csr
+from ssl4rec.models.persistence import load_model, restore_model, save_model
+from ssl4rec.models.recommendations import Recommendations
 from ssl4rec.training.trainable import EpochCallback
 from ssl4rec.training.trainer import TrainConfig, Trainer
 
@@ -39,6 +43,7 @@ __all__ = [
     "ModelConfig",
     "Recommendations",
     "Recommender",
+    "histories_to_csr",
     "load_model",
 ]
 
@@ -87,96 +92,6 @@ class GradientConfig(ModelConfig):
         checks.positive("batch_size", self.batch_size)
         checks.positive("learning_rate", self.learning_rate)
         checks.non_negative("weight_decay", self.weight_decay)
-
-
-@dataclass(frozen=True)
-class History:
-    """Per-user item histories in time order, stored CSR-style.
-
-    ``items[indptr[u]:indptr[u+1]]`` are user u's items, oldest first.
-    """
-
-    indptr: np.ndarray
-    items: np.ndarray
-    num_items: int
-
-    @classmethod
-    def from_interactions(cls, data: Interactions) -> History:
-        items = data.items[data.time_order].astype(np.int32)
-        return cls(indptr=data.user_offsets.astype(np.int64), items=items, num_items=data.num_items)
-
-    @property
-    def num_users(self) -> int:
-        return len(self.indptr) - 1
-
-    def sequence(self, user: int) -> np.ndarray:
-        return self.items[self.indptr[user] : self.indptr[user + 1]]
-
-    def sequences(self, users: Iterable[int]) -> list[np.ndarray]:
-        return [self.sequence(int(u)) for u in users]
-
-    def csr(self, users: np.ndarray | None = None) -> sp.csr_matrix:
-        """Binary user × item matrix (all users, or the rows of ``users``)."""
-        mat = self._full_csr()
-        return mat if users is None else mat[np.asarray(users)]
-
-    def _full_csr(self) -> sp.csr_matrix:
-        cached = self.__dict__.get("_csr")
-        if cached is None:
-            mat = sp.csr_matrix(
-                (np.ones(len(self.items), dtype=np.float32), self.items, self.indptr),
-                shape=(self.num_users, self.num_items),
-            )
-            mat.sum_duplicates()
-            mat.data[:] = 1.0
-            object.__setattr__(self, "_csr", mat)  # frozen dataclass: cache by hand
-            cached = mat
-        return cached
-
-
-def histories_to_csr(histories: Sequence[Sequence[int]], num_items: int) -> sp.csr_matrix:
-    """Binary matrix (len(histories), num_items) from item index lists."""
-    indptr = np.zeros(len(histories) + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum([len(h) for h in histories])
-    cols = (
-        np.concatenate([np.asarray(h, dtype=np.int32) for h in histories])
-        if len(histories)
-        else np.zeros(0, dtype=np.int32)
-    )
-    mat = sp.csr_matrix(
-        (np.ones(len(cols), dtype=np.float32), cols, indptr), shape=(len(histories), num_items)
-    )
-    mat.sum_duplicates()
-    mat.data[:] = 1.0
-    return mat
-
-
-@dataclass(frozen=True)
-class Recommendations:
-    """Top-k result for several users: raw ids and scores, best first.
-
-    Attributes:
-        users: raw user ids, shape ``(n,)``.
-        items: raw item ids, shape ``(n, k)``.
-        scores: float32 scores, shape ``(n, k)``.
-        item_indices: item indices, shape ``(n, k)``.
-    """
-
-    users: np.ndarray
-    items: np.ndarray
-    scores: np.ndarray
-    item_indices: np.ndarray
-
-    def to_frame(self) -> pl.DataFrame:
-        n, k = self.items.shape
-        return pl.DataFrame(
-            {
-                "user": np.repeat(self.users.astype(str), k),
-                "rank": np.tile(np.arange(1, k + 1), n),
-                "item": self.items.reshape(-1).astype(str),
-                "score": self.scores.reshape(-1),
-            }
-        )
 
 
 class Recommender(ABC, Generic[C]):
@@ -450,59 +365,11 @@ class Recommender(ABC, Generic[C]):
         """Write config.yaml, weights.safetensors, history.safetensors, vocab.json, meta.json.
 
         Files are written to a temporary folder first and moved into place, so an
-        existing saved model is replaced only by a complete one.
+        existing saved model is replaced only by a complete one (see
+        ``ssl4rec.models.persistence``).
         """
-        from safetensors.torch import save_file
-
         self._check_fitted()
-        assert self.history is not None and self.user_vocab and self.item_vocab
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
-        try:
-            dump_yaml({"name": self.name, **to_dict(self.config)}, tmp / "config.yaml")
-            tensors: dict[str, torch.Tensor] = {}
-            for mod_name, module in self.modules().items():
-                for key, value in module.state_dict().items():
-                    tensors[f"{mod_name}.{key}"] = value.detach().cpu().contiguous()
-            for key, value in self.extra_state().items():
-                tensors[f"extra.{key}"] = value.detach().cpu().contiguous()
-            save_file(tensors, str(tmp / "weights.safetensors"))
-            save_file(
-                {
-                    "indptr": torch.from_numpy(self.history.indptr.astype(np.int64)),
-                    "items": torch.from_numpy(self.history.items.astype(np.int32)),
-                },
-                str(tmp / "history.safetensors"),
-            )
-            vocab = {"users": self.user_vocab.to_list(), "items": self.item_vocab.to_list()}
-            (tmp / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-            if self.item_table is not None:
-                self.item_table.write_parquet(tmp / "items.parquet")
-            from ssl4rec import __version__
-
-            meta = {
-                "ssl4rec_version": __version__,
-                "model": self.name,
-                "num_users": self.num_users,
-                "num_items": self.num_items,
-                "fit_seconds": self.fit_seconds,
-                "train_summary": _jsonable(self.train_summary),
-            }
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-            if directory.exists():
-                # keep files that are not ours (metrics.json, logs) from a run folder
-                for f in tmp.iterdir():
-                    os.replace(f, directory / f.name)
-                tmp.rmdir()
-            else:
-                os.replace(tmp, directory)
-        finally:
-            if tmp.exists():
-                for f in tmp.iterdir():
-                    f.unlink()
-                tmp.rmdir()
-        return directory
+        return save_model(self, directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> Recommender[Any]:
@@ -510,101 +377,14 @@ class Recommender(ABC, Generic[C]):
         return load_model(directory)
 
     def _restore(self, directory: Path) -> None:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
+        """Fill this freshly constructed model from a saved folder (``load_model`` calls it).
 
-        vocab = _read_json(directory / "vocab.json")
-        try:
-            hist = load_file(str(directory / "history.safetensors"))
-            weights = load_file(str(directory / "weights.safetensors"))
-        except (SafetensorError, OSError) as err:
-            raise DataError(f"{directory}: cannot read saved tensors: {err}") from None
-        items_path = directory / "items.parquet"
-        item_table = pl.read_parquet(items_path) if items_path.is_file() else None
-        user_vocab = IdVocab(vocab["users"], name="user")
-        item_vocab = IdVocab(vocab["items"], name="item")
-        empty = np.zeros(0, dtype=np.int32)
-        skeleton = Interactions(
-            users=empty,
-            items=empty,
-            weights=np.zeros(0, dtype=np.float32),
-            timestamps=np.zeros(0, dtype=np.int64),
-            user_vocab=user_vocab,
-            item_vocab=item_vocab,
-            item_table=item_table,
-        )
-        self.user_vocab, self.item_vocab, self.item_table = user_vocab, item_vocab, item_table
-        self.history = History(
-            indptr=hist["indptr"].numpy().astype(np.int64),
-            items=hist["items"].numpy().astype(np.int32),
-            num_items=len(item_vocab),
-        )
-        self.build(skeleton)
-        for mod_name, module in self.modules().items():
-            prefix = f"{mod_name}."
-            state = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
-            try:
-                module.load_state_dict(state)
-            except RuntimeError as err:
-                raise DataError(
-                    f"{directory / 'weights.safetensors'}: weights do not match the model: {err}"
-                ) from None
-            module.eval()
-        extra = {k[len("extra.") :]: v for k, v in weights.items() if k.startswith("extra.")}
-        self.load_extra_state(extra)
-        meta = _read_json(directory / "meta.json")
-        self.fit_seconds = meta.get("fit_seconds")
-        self.train_summary = meta.get("train_summary") or {}
+        Models with state outside their modules' weights extend it and call
+        ``super()._restore(directory)``.
+        """
+        restore_model(self, directory)
 
 
 def _check_k(k: object) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"recommend(): k must be ≥ 1; got {k!r}")
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise DataError(f"{path}: not found; not a saved ssl4rec model folder")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}:{err.lineno}: invalid JSON: {err.msg}") from None
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: expected a JSON object")
-    return data
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, float | int | str | bool) or value is None:
-        return value
-    return str(value)
-
-
-def load_model(directory: str | Path) -> Recommender[Any]:
-    """Load any saved model; the class comes from ``config.yaml``'s ``name``.
-
-    Raises:
-        DataError: a missing or corrupt file, named.
-        ConfigError: an unknown model name or invalid config.
-    """
-    from ssl4rec.models.registry import get_model_class  # the registry imports the models
-
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise DataError(f"{directory}: model folder not found")
-    cfg_path = directory / "config.yaml"
-    raw = load_yaml(cfg_path)
-    name = raw.pop("name", None)
-    if not isinstance(name, str):
-        raise ConfigError(f"{cfg_path}: missing 'name' of the model")
-    model_cls = get_model_class(name)
-    config = from_dict(model_cls.config_class, raw)
-    model = model_cls(config)
-    model._restore(directory)
-    return model

@@ -1,0 +1,204 @@
+"""Saving and loading fitted models: one folder, no pickle.
+
+A saved model is a folder with ``config.yaml`` (the model's registry name and its
+config), ``weights.safetensors`` (module state dicts under ``<module>.`` and
+non-module tensors under ``extra.``), ``history.safetensors`` (the training
+histories), ``vocab.json`` (raw user and item ids), ``meta.json`` (version, sizes,
+fit time, training summary) and, when the training data had one,
+``items.parquet`` (the item table).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+import torch
+
+from ssl4rec.config.base import from_dict, to_dict
+from ssl4rec.config.yaml_io import dump_yaml, load_yaml
+from ssl4rec.data.interactions import IdVocab, Interactions
+from ssl4rec.errors import ConfigError, DataError
+from ssl4rec.models.history import History
+
+if TYPE_CHECKING:
+    from ssl4rec.models.base import Recommender
+
+__all__ = ["load_model", "restore_model", "save_model"]
+
+
+def save_model(model: Recommender[Any], directory: str | Path) -> Path:
+    """Write a fitted ``model`` into ``directory`` (see the module docstring for the files).
+
+    Files are written to a temporary folder first and moved into place, so an
+    existing saved model is replaced only by a complete one; other files already in
+    ``directory`` (metrics, logs of a run folder) are kept.
+
+    Args:
+        model: a fitted model.
+        directory: the folder to write; created with its parents when missing.
+
+    Returns:
+        ``directory`` as a ``Path``.
+    """
+    from safetensors.torch import save_file
+
+    assert model.history is not None and model.user_vocab and model.item_vocab
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
+    try:
+        dump_yaml({"name": model.name, **to_dict(model.config)}, tmp / "config.yaml")
+        tensors: dict[str, torch.Tensor] = {}
+        for mod_name, module in model.modules().items():
+            for key, value in module.state_dict().items():
+                tensors[f"{mod_name}.{key}"] = value.detach().cpu().contiguous()
+        for key, value in model.extra_state().items():
+            tensors[f"extra.{key}"] = value.detach().cpu().contiguous()
+        save_file(tensors, str(tmp / "weights.safetensors"))
+        save_file(
+            {
+                "indptr": torch.from_numpy(model.history.indptr.astype(np.int64)),
+                "items": torch.from_numpy(model.history.items.astype(np.int32)),
+            },
+            str(tmp / "history.safetensors"),
+        )
+        vocab = {"users": model.user_vocab.to_list(), "items": model.item_vocab.to_list()}
+        (tmp / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+        if model.item_table is not None:
+            model.item_table.write_parquet(tmp / "items.parquet")
+        from ssl4rec import __version__
+
+        meta = {
+            "ssl4rec_version": __version__,
+            "model": model.name,
+            "num_users": model.num_users,
+            "num_items": model.num_items,
+            "fit_seconds": model.fit_seconds,
+            "train_summary": _jsonable(model.train_summary),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        if directory.exists():
+            # keep files that are not ours (metrics.json, logs) from a run folder
+            for f in tmp.iterdir():
+                os.replace(f, directory / f.name)
+            tmp.rmdir()
+        else:
+            os.replace(tmp, directory)
+    finally:
+        if tmp.exists():
+            for f in tmp.iterdir():
+                f.unlink()
+            tmp.rmdir()
+    return directory
+
+
+def restore_model(model: Recommender[Any], directory: Path) -> None:
+    """Fill a freshly constructed ``model`` with the state saved in ``directory``.
+
+    Vocabularies, item table and histories are read first; then ``model.build`` runs
+    on an empty ``Interactions`` with the saved vocabularies, and the saved weights
+    are loaded into its modules (which are left in eval mode) and ``load_extra_state``.
+
+    Raises:
+        DataError: a missing or corrupt file, or weights that do not fit the modules.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    vocab = _read_json(directory / "vocab.json")
+    try:
+        hist = load_file(str(directory / "history.safetensors"))
+        weights = load_file(str(directory / "weights.safetensors"))
+    except (SafetensorError, OSError) as err:
+        raise DataError(f"{directory}: cannot read saved tensors: {err}") from None
+    items_path = directory / "items.parquet"
+    item_table = pl.read_parquet(items_path) if items_path.is_file() else None
+    user_vocab = IdVocab(vocab["users"], name="user")
+    item_vocab = IdVocab(vocab["items"], name="item")
+    empty = np.zeros(0, dtype=np.int32)
+    skeleton = Interactions(
+        users=empty,
+        items=empty,
+        weights=np.zeros(0, dtype=np.float32),
+        timestamps=np.zeros(0, dtype=np.int64),
+        user_vocab=user_vocab,
+        item_vocab=item_vocab,
+        item_table=item_table,
+    )
+    model.user_vocab, model.item_vocab, model.item_table = user_vocab, item_vocab, item_table
+    model.history = History(
+        indptr=hist["indptr"].numpy().astype(np.int64),
+        items=hist["items"].numpy().astype(np.int32),
+        num_items=len(item_vocab),
+    )
+    model.build(skeleton)
+    for mod_name, module in model.modules().items():
+        prefix = f"{mod_name}."
+        state = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+        try:
+            module.load_state_dict(state)
+        except RuntimeError as err:
+            raise DataError(
+                f"{directory / 'weights.safetensors'}: weights do not match the model: {err}"
+            ) from None
+        module.eval()
+    extra = {k[len("extra.") :]: v for k, v in weights.items() if k.startswith("extra.")}
+    model.load_extra_state(extra)
+    meta = _read_json(directory / "meta.json")
+    model.fit_seconds = meta.get("fit_seconds")
+    model.train_summary = meta.get("train_summary") or {}
+
+
+def load_model(directory: str | Path) -> Recommender[Any]:
+    """Load any saved model; the class comes from ``config.yaml``'s ``name``.
+
+    Raises:
+        DataError: a missing or corrupt file, named.
+        ConfigError: an unknown model name or invalid config.
+    """
+    from ssl4rec.models.registry import get_model_class  # the registry imports the models
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: model folder not found")
+    cfg_path = directory / "config.yaml"
+    raw = load_yaml(cfg_path)
+    name = raw.pop("name", None)
+    if not isinstance(name, str):
+        raise ConfigError(f"{cfg_path}: missing 'name' of the model")
+    model_cls = get_model_class(name)
+    config = from_dict(model_cls.config_class, raw)
+    model = model_cls(config)
+    model._restore(directory)  # the model's own hook (sequential models extend it)
+    return model
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise DataError(f"{path}: not found; not a saved ssl4rec model folder")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}:{err.lineno}: invalid JSON: {err.msg}") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object")
+    return data
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, float | int | str | bool) or value is None:
+        return value
+    return str(value)
