@@ -50,6 +50,7 @@ class History:
             mat = sp.csr_matrix(
                 (np.ones(len(self.items), dtype=np.float32), self.items, self.indptr),
                 shape=(self.num_users, self.num_items),
+                copy=True,  # sum_duplicates sorts and merges in place: keep the time order
             )
             mat.sum_duplicates()
             mat.data[:] = 1.0
