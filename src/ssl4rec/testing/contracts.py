@@ -9,7 +9,9 @@ attributes; pytest collects the inherited tests::
 
 The contract fits the model once per test class on a tiny block-diagonal dataset
 (``ssl4rec.testing.synthetic``) and checks construction, config round trips,
-scoring, recommending, errors, save/load, determinism and the planted signal.
+scoring (also of empty, one-item and over-long histories), recommending, errors,
+save/load, determinism and the planted signal (above Pop by a margin that a seeded
+random scorer does not reach).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ import pytest
 from ssl4rec.config.base import from_dict, to_dict
 from ssl4rec.data.splits import Split
 from ssl4rec.errors import NotFittedError, UnknownIdError
+from ssl4rec.evaluation.evaluator import Scorer, evaluate
 from ssl4rec.models.base import ModelConfig, Recommender, load_model
+from ssl4rec.testing.fakes import RandomScorer
 from ssl4rec.testing.synthetic import block_split, cycle_split
 
 __all__ = ["RecommenderContract"]
@@ -42,7 +46,10 @@ class RecommenderContract:
             (``None`` = the default config).
         train_settings: Keyword arguments for ``TrainConfig`` (trained models only).
         max_fit_seconds: Upper bound on one fit of the tiny data.
-        planted_margin: How much the model's test NDCG@10 must exceed Pop's.
+        planted_margin: How much the model's test NDCG@10 must exceed Pop's; a
+            seeded random scorer must stay below that threshold, so the check is not
+            met by chance. ``None`` only for the baseline itself (Pop), which skips
+            both planted-signal checks.
         folds_in_exactly: ``score_history`` of a training history equals ``score``
             of that user (true for models without per-user parameters).
         planted: the planted-signal data: ``"blocks"`` (co-occurrence groups, for
@@ -54,7 +61,7 @@ class RecommenderContract:
     tiny_config: ClassVar[ModelConfig | None] = None
     train_settings: ClassVar[dict[str, Any]] = {}
     max_fit_seconds: ClassVar[float] = 30.0
-    planted_margin: ClassVar[float] = 0.1
+    planted_margin: ClassVar[float | None] = 0.1
     folds_in_exactly: ClassVar[bool] = False
     planted: ClassVar[Literal["blocks", "sequence"]] = "blocks"
 
@@ -126,6 +133,26 @@ class RecommenderContract:
         assert tuple(scores.shape) == (2, split.num_items)
         assert torch.isfinite(scores).all()
 
+    def test_score_history_empty_single_and_overlong(
+        self, model: Recommender[Any], split: Split
+    ) -> None:
+        num_items = split.num_items
+        cases = {
+            "empty": np.array([], dtype=np.int32),
+            "one item": np.array([num_items - 1], dtype=np.int32),
+            # longer than any window or sequence limit, every item many times
+            "500 items": np.arange(500, dtype=np.int64) % num_items,
+        }
+        for label, history in cases.items():
+            scores = model.score_history([history])
+            assert tuple(scores.shape) == (1, num_items), label
+            assert scores.dtype == torch.float32, label
+            assert torch.isfinite(scores).all(), label
+        together = model.score_history(list(cases.values()))
+        assert tuple(together.shape) == (len(cases), num_items)
+        assert together.dtype == torch.float32
+        assert torch.isfinite(together).all()
+
     def test_fold_in_matches_known_user(self, model: Recommender[Any], split: Split) -> None:
         if not self.folds_in_exactly:
             pytest.skip("model has per-user parameters; fold-in is an approximation")
@@ -165,11 +192,27 @@ class RecommenderContract:
         users = np.arange(split.num_users)
         assert torch.equal(again.score(users).cpu(), model.score(users).cpu())
 
-    def test_planted_signal_beats_pop(self, model: Recommender[Any], split: Split) -> None:
-        from ssl4rec.evaluation.evaluator import evaluate
+    def planted_threshold(self, split: Split) -> float:
+        """Test NDCG@10 the model must reach: Pop's plus ``planted_margin``."""
         from ssl4rec.models.pop import Pop
 
-        pop = Pop().fit(split.train)
-        ours = evaluate(model, split, part="test", metrics=("ndcg@10",)).metrics["ndcg@10"]
-        base = evaluate(pop, split, part="test", metrics=("ndcg@10",)).metrics["ndcg@10"]
-        assert ours >= base + self.planted_margin, f"ndcg@10 {ours:.3f} vs Pop {base:.3f}"
+        if self.planted_margin is None:
+            pytest.skip("the model is the baseline of the planted-signal test")
+        return _test_ndcg(Pop().fit(split.train), split) + self.planted_margin
+
+    def test_planted_signal_beats_pop(self, model: Recommender[Any], split: Split) -> None:
+        threshold = self.planted_threshold(split)
+        ours = _test_ndcg(model, split)
+        assert ours >= threshold, f"ndcg@10 {ours:.3f}; needs Pop + margin = {threshold:.3f}"
+
+    def test_planted_threshold_is_not_met_by_chance(self, split: Split) -> None:
+        threshold = self.planted_threshold(split)
+        chance = _test_ndcg(RandomScorer(split.train, seed=0), split)
+        assert chance < threshold, (
+            f"random scores reach ndcg@10 {chance:.3f} ≥ Pop + margin = {threshold:.3f}; "
+            "raise planted_margin"
+        )
+
+
+def _test_ndcg(scorer: Scorer, split: Split) -> float:
+    return float(evaluate(scorer, split, part="test", metrics=("ndcg@10",)).metrics["ndcg@10"])

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import ClassVar
 
 import numpy as np
+import polars as pl
+import torch
 
-__all__ = ["HashTextEncoder"]
+from ssl4rec.data.interactions import Interactions
+
+__all__ = ["HashTextEncoder", "RandomScorer"]
 
 _WORD = re.compile(r"\w+")
 
@@ -76,3 +82,73 @@ class HashTextEncoder:
         norms[empty] = 1.0
         out /= norms[:, None]
         return out
+
+
+class RandomScorer:
+    """Uniform random scores for every item; satisfies the evaluator's ``Scorer``.
+
+    The chance-level reference of the planted-signal test: a threshold that this
+    scorer reaches shows nothing about what a model learned. User u's scores are
+    drawn from a generator seeded with ``(seed, u)``, so they do not depend on which
+    other users are scored in the same batch, and scores ignore histories.
+
+    Args:
+        train: The training events (sizes, the popularity the evaluator reports,
+            the item table).
+        seed: Seed of the scores (≥ 0).
+
+    Attributes:
+        seed: Seed of the scores.
+    """
+
+    name: ClassVar[str] = "random"
+    is_sequential: ClassVar[bool] = False
+
+    def __init__(self, train: Interactions, *, seed: int = 0) -> None:
+        if seed < 0:
+            from ssl4rec.errors import ConfigError
+
+            raise ConfigError(f"RandomScorer.seed must be ≥ 0; got {seed!r}")
+        self._train = train
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return f"RandomScorer(seed={self.seed})"
+
+    @property
+    def num_items(self) -> int:
+        return self._train.num_items
+
+    @property
+    def num_users(self) -> int:
+        return self._train.num_users
+
+    @property
+    def history(self) -> Interactions:
+        return self._train
+
+    @property
+    def item_table(self) -> pl.DataFrame | None:
+        return self._train.item_table
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        """Uniform [0, 1) scores.
+
+        Args:
+            users: User indices, shape ``(n,)``.
+
+        Returns:
+            float32 tensor ``(n, num_items)``.
+        """
+        rows = [
+            np.random.default_rng((self.seed, int(u))).random(self.num_items, dtype=np.float32)
+            for u in np.asarray(users, dtype=np.int64)
+        ]
+        if not rows:
+            return torch.zeros((0, self.num_items), dtype=torch.float32)
+        return torch.from_numpy(np.stack(rows))
+
+    @contextmanager
+    def using_history(self, data: Interactions) -> Iterator[None]:
+        """No-op: random scores read no history."""
+        yield
