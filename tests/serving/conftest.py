@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import polars as pl
@@ -71,3 +75,32 @@ def client(ease_model: EASE, settings: ServeSettings) -> Iterator:
 
     with TestClient(create_app(settings, model=ease_model)) as c:
         yield c
+
+
+@pytest.fixture
+def live_server() -> object:
+    """``live_server(app)``: a context manager running ``app`` on loopback, giving its URL."""
+    return _live_server
+
+
+@contextmanager
+def _live_server(app: object) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free loopback port; yield its base URL."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):  # wait for startup, bounded
+            if server.started:
+                break
+            time.sleep(0.05)
+        assert server.started, "server did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -60,23 +58,13 @@ def test_unknown_id_is_quoted_briefly(client) -> None:
     assert quote("abc") == "'abc'"
 
 
-def test_5mb_upload_gets_413_before_it_is_sent_and_health_stays_up(ease_model) -> None:
+def test_5mb_upload_gets_413_before_it_is_sent_and_health_stays_up(
+    ease_model, live_server
+) -> None:
     """A real server: the 413 comes back while 99.9% of the body is still unsent."""
-    import uvicorn
-
     app = create_app(ServeSettings(db=":memory:"), model=ease_model)  # default 1 MiB limit
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):  # wait for startup (bounded)
-            if server.started:
-                break
-            time.sleep(0.05)
-        assert server.started
+    with live_server(app) as url:
+        port = int(url.rsplit(":", 1)[1])
         upload = socket.create_connection(("127.0.0.1", port), timeout=10)
         head = (
             "POST /recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -90,9 +78,6 @@ def test_5mb_upload_gets_413_before_it_is_sent_and_health_stays_up(ease_model) -
         assert health.recv(4096).decode().startswith("HTTP/1.1 200")
         health.close()
         upload.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_api_key_comes_from_a_file_or_the_environment(tmp_path) -> None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import BaseModel
 
 from ssl4rec.serving.schemas import (
+    ErrorBody,
     EventBatch,
     EventIn,
     EventOut,
@@ -34,7 +35,23 @@ __all__ = ["router"]
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter()
+_ERRORS = {
+    401: "no API key sent to a write endpoint that needs one",
+    403: "a wrong API key",
+    404: "an unknown user or item id (named in detail, quoted briefly)",
+    413: "a request body over ServeSettings.max_body_bytes",
+    422: "an invalid parameter or body (field names it)",
+    503: "no model loaded",
+}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error statuses, all with the ``ErrorBody`` schema."""
+    return {code: {"model": ErrorBody, "description": _ERRORS[code]} for code in codes}
+
+
+# every operation may answer 413 (body limit), 422 and 503 (no model)
+router = APIRouter(responses=_errors(413, 422, 503))
 
 # Read endpoints are ``async def`` and score inline: the work is short and CPU-bound,
 # so a thread hop per request would only add latency (one process scores one request
@@ -197,7 +214,10 @@ async def user_recommendations(
 
 
 @router.get(
-    "/users/{user}/recommendations/{item}/explanation", response_model=Explanation, tags=["users"]
+    "/users/{user}/recommendations/{item}/explanation",
+    response_model=Explanation,
+    tags=["users"],
+    responses=_errors(404),
 )
 async def explanation(
     service: Service,
@@ -249,7 +269,12 @@ async def user_history(
 
 
 # ---------------------------------------------------------------------- sessions
-@router.post("/recommendations", response_model=RecommendationsOut, tags=["sessions"])
+@router.post(
+    "/recommendations",
+    response_model=RecommendationsOut,
+    tags=["sessions"],
+    responses=_errors(404),
+)
 async def session_recommendations(service: Service, body: SessionRequest) -> Any:
     """Top-k for an anonymous session (raw item ids, oldest first).
 
@@ -298,13 +323,23 @@ async def items(
     return ItemsOut(items=[_item_out(service, i) for i in service.search(query, limit)])
 
 
-@router.get("/items/{item}", response_model=ItemOut, tags=["items"])
+@router.get(
+    "/items/{item}",
+    response_model=ItemOut,
+    tags=["items"],
+    responses=_errors(404),
+)
 async def item_detail(service: Service, item: str) -> Any:
     """One item with its fields from the item table."""
     return _item_out(service, service.item_index(item), fields=True)
 
 
-@router.get("/items/{item}/similar", response_model=SimilarOut, tags=["items"])
+@router.get(
+    "/items/{item}/similar",
+    response_model=SimilarOut,
+    tags=["items"],
+    responses=_errors(404),
+)
 async def similar_items(service: Service, item: str, k: K = 10) -> Any:
     """Items like ``item``.
 
@@ -338,6 +373,7 @@ def _record(ev: EventIn, now: int) -> EventRecord:
     response_model=EventOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_api_key)],
+    responses=_errors(401, 403, 404),
     tags=["events"],
 )
 def post_event(service: Service, body: EventIn) -> Any:
@@ -351,6 +387,7 @@ def post_event(service: Service, body: EventIn) -> Any:
     response_model=EventsOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_api_key)],
+    responses=_errors(401, 403, 404),
     tags=["events"],
 )
 def post_events(service: Service, body: EventBatch) -> Any:
