@@ -272,7 +272,8 @@ def _run_cell_process(
     error: str | None = None
     with open(cell_dir / "log.txt", "w", encoding="utf-8") as log:
         try:
-            proc = subprocess.run(
+            # list args (bandit B603)
+            proc = subprocess.run(  # nosec B603
                 [python, "-m", "ssl4rec.bench.cell", str(spec_path)],
                 stdout=log,
                 stderr=subprocess.STDOUT,

