@@ -1,6 +1,6 @@
-"""Benchmark report: Markdown tables, significance test, plots, docs sections.
+"""Benchmark report tables: rows over seeds, Markdown tables, significance.
 
-From ``results.json`` (one record per cell) the report builds:
+From ``results.json`` records (one per cell) this builds:
 
 - the main table: one row per (side, model), mean ± std over seeds for each metric
   and for fit time, seconds per epoch, time to best validation, evaluation time and
@@ -9,20 +9,12 @@ From ``results.json`` (one record per cell) the report builds:
   suite's primary metric, over test users (per-user values averaged over seeds,
   read from each cell's ``per_user.npz``);
 - with peer results, a ratio table ours / peer for the primary metric, time to best
-  validation and peak memory, and each side's ``exclude_seen`` convention;
-- PNG plots (matplotlib, Agg): metric bars with error bars, accuracy vs training
-  time, beyond-accuracy metrics per model.
-
-``update_doc`` replaces the text between ``<!-- bench:SUITE:start -->`` and
-``<!-- bench:SUITE:end -->`` in a Markdown file and leaves the rest as it is.
+  validation and peak memory, and each side's ``exclude_seen`` convention.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,16 +25,14 @@ import numpy as np
 from ssl4rec.bench.suite import Suite, cell_id
 
 __all__ = [
+    "TIME_COLUMNS",
     "Row",
     "aggregate",
     "render_markdown",
     "significance",
-    "update_doc",
-    "write_plots",
-    "write_report",
+    "view_names",
+    "view_rows",
 ]
-
-logger = logging.getLogger(__name__)
 
 TIME_COLUMNS: tuple[tuple[str, str], ...] = (
     ("fit_s", "fit s"),
@@ -388,140 +378,3 @@ _VIEW_TITLES = {
 def _short(text: str, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# ---------------------------------------------------------------------- plots
-OURS_COLOR, PEER_COLOR = "#4C72B0", "#DD8452"
-
-
-def write_plots(suite: Suite, rows: Sequence[Row], folder: Path) -> dict[str, Path]:
-    """Write the suite's PNG plots into ``folder``; return title -> path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
-
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = [r for r in rows if r.seeds]
-    if not rows:
-        return {}
-    colors = [OURS_COLOR if r.side == "ssl4rec" else PEER_COLOR for r in rows]
-    out: dict[str, Path] = {}
-
-    metrics = list(suite.columns[:4]) or [suite.primary]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 4.2), squeeze=False)
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        _bars(ax, rows, metric, colors, metric)
-    fig.suptitle(f"{suite.name}: mean ± std over seeds (orange: peer)")
-    fig.tight_layout()
-    out["metrics"] = _save(fig, folder / f"bench-{suite.name}-metrics.png")
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for row, color in zip(rows, colors, strict=True):
-        x, y = row.mean("fit_s"), row.mean(suite.primary)
-        if math.isnan(x) or math.isnan(y):
-            continue
-        ax.errorbar(x, y, xerr=row.std("fit_s"), yerr=row.std(suite.primary), fmt="o", color=color)
-        ax.annotate(row.name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short spans
-    ax.set_xlabel("training time, s (log)")
-    ax.set_ylabel(suite.primary)
-    ax.set_title(f"{suite.name}: accuracy vs training time")
-    fig.tight_layout()
-    out["accuracy vs time"] = _save(fig, folder / f"bench-{suite.name}-tradeoff.png")
-
-    subsets = [v for v in view_names(rows) if not v.startswith("exclude_seen=")]
-    if subsets:  # e.g. cold and warm targets: the primary metric on each, side by side
-        fig, axes = plt.subplots(1, len(subsets), figsize=(4.6 * len(subsets), 4.2), squeeze=False)
-        for ax, view in zip(axes[0], subsets, strict=True):
-            shown = view_rows(rows, view)
-            _bars(ax, shown, suite.primary, OURS_COLOR, f"{view} targets: {suite.primary}")
-        fig.suptitle(f"{suite.name}: {suite.primary} per test subset, mean ± std over seeds")
-        fig.tight_layout()
-        out["per test subset"] = _save(fig, folder / f"bench-{suite.name}-subsets.png")
-
-    beyond = [m for m in suite.beyond if any(not math.isnan(r.mean(m)) for r in rows)]
-    if beyond:
-        fig, axes = plt.subplots(1, len(beyond), figsize=(4.2 * len(beyond), 4.2), squeeze=False)
-        for ax, metric in zip(axes[0], beyond, strict=True):
-            _bars(ax, rows, metric, colors, metric)
-        fig.suptitle(f"{suite.name}: beyond accuracy (– where a side has no such metric)")
-        fig.tight_layout()
-        out["beyond accuracy"] = _save(fig, folder / f"bench-{suite.name}-beyond.png")
-    return out
-
-
-def _bars(ax: Any, rows: Sequence[Row], metric: str, color: Any, title: str) -> None:
-    """One panel: ``metric`` per row, mean ± std over seeds, rows named on the x axis."""
-    means = [r.mean(metric) for r in rows]
-    stds = [r.std(metric) for r in rows]
-    ax.bar(range(len(rows)), means, yerr=stds, color=color, capsize=3)
-    ax.set_xticks(range(len(rows)), [r.name for r in rows], rotation=60, ha="right", fontsize=8)
-    ax.set_title(title)
-
-
-def _save(fig: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-# ---------------------------------------------------------------------- docs
-def markers(suite_name: str) -> tuple[str, str]:
-    return f"<!-- bench:{suite_name}:start -->", f"<!-- bench:{suite_name}:end -->"
-
-
-def update_doc(path: str | Path, suite_name: str, body: str) -> bool:
-    """Replace the suite's marked section of ``path`` (appended when absent).
-
-    Returns:
-        True if the section existed and was replaced, False if it was appended.
-    """
-    path = Path(path)
-    start, end = markers(suite_name)
-    text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-    if pattern.search(text):
-        new = pattern.sub(lambda _: block, text, count=1)
-        replaced = True
-    else:
-        new = text.rstrip() + "\n\n" + block + "\n"
-        replaced = False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, path)
-    return replaced
-
-
-def write_report(suite: Suite, out_dir: str | Path, *, docs: str | Path | None = None) -> Path:
-    """Write ``OUT/report.md`` and plots; with ``docs``, regenerate its suite section.
-
-    Plots go next to ``docs`` (``bench-SUITE-*.png``) when it is given, else to
-    ``OUT/plots``.
-
-    Returns:
-        The path of ``report.md``.
-    """
-    from ssl4rec.bench.runner import load_results
-
-    out = Path(out_dir)
-    results = load_results(out)
-    rows = aggregate(results.get("records", []), suite)
-    plot_dir = Path(docs).parent if docs is not None else out / "plots"
-    plots = write_plots(suite, rows, plot_dir)
-    base = Path(docs).parent if docs is not None else out
-    rel = {title: os.path.relpath(p, base) for title, p in plots.items()}
-    body = render_markdown(suite, results, out, plots=rel)
-    if docs is not None:
-        update_doc(docs, suite.name, body)
-        report_rel = {title: os.path.relpath(p, out) for title, p in plots.items()}
-        body = render_markdown(suite, results, out, plots=report_rel)
-    report = out / "report.md"
-    report.write_text(body, encoding="utf-8")
-    return report
