@@ -1,6 +1,7 @@
-"""Logging helpers: ``get_logger`` and the one ``progress`` bar helper (wraps tqdm).
+"""Logging helpers: the one ``progress`` bar helper (wraps tqdm).
 
-The library never configures handlers; only the CLI does (``setup_logging``).
+Modules log through ``logging.getLogger(__name__)``, children of ``ssl4rec``. The
+library never configures handlers; only the CLI does (``setup_logging``).
 """
 
 from __future__ import annotations
@@ -10,16 +11,11 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-__all__ = ["get_logger", "progress", "progress_enabled"]
+__all__ = ["progress", "progress_enabled"]
 
 T = TypeVar("T")
 
 _ROOT = "ssl4rec"
-
-
-def get_logger(name: str) -> logging.Logger:
-    """The logger for a module (pass ``__name__``); children of ``ssl4rec``."""
-    return logging.getLogger(name)
 
 
 def progress_enabled(enabled: bool | None = None) -> bool:

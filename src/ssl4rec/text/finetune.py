@@ -27,8 +27,8 @@ import numpy as np
 from ssl4rec.config.base import Checks, to_dict
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, DataError
-from ssl4rec.logging import progress as _progress
-from ssl4rec.text.sentence_transformers import SentenceTransformerEncoder, _torch_threads
+from ssl4rec.logging import progress as progress_bar
+from ssl4rec.text.sentence_transformers import SentenceTransformerEncoder, torch_threads
 from ssl4rec.text.templates import item_texts
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def finetune_encoder(
     st = encoder.load_model()
     device = st.device
     fork_devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=fork_devices), _torch_threads(encoder.num_threads):
+    with torch.random.fork_rng(devices=fork_devices), torch_threads(encoder.num_threads):
         torch.manual_seed(config.seed)
         transformer = _transformer_module(st)
         params = _prepare_trainable(transformer, config)
@@ -366,7 +366,7 @@ def _train(
         epoch_pairs[flip] = epoch_pairs[flip][:, ::-1]
         starts = [s for s in range(0, len(pairs), config.batch_size) if len(pairs) - s >= 2]
         total = 0.0
-        for start in _progress(
+        for start in progress_bar(
             starts, desc=f"fine-tuning epoch {epoch + 1}", total=len(starts), enabled=progress
         ):
             batch = epoch_pairs[start : start + config.batch_size]  # (batch, 2)

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ssl4rec.errors import ConfigError
-from ssl4rec.logging import progress as _progress
+from ssl4rec.logging import progress as progress_bar
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["DEFAULT_MODEL", "SentenceTransformerEncoder", "packaged_model_path"]
+__all__ = ["DEFAULT_MODEL", "SentenceTransformerEncoder", "packaged_model_path", "torch_threads"]
 
 logger = logging.getLogger(__name__)
 
@@ -204,8 +204,8 @@ class SentenceTransformerEncoder:
         order = np.argsort([-len(t) for t in texts], kind="stable")
         starts = range(0, len(texts), batch_size)
         chunks: list[np.ndarray] = []
-        with _torch_threads(self.num_threads):
-            for start in _progress(
+        with torch_threads(self.num_threads):
+            for start in progress_bar(
                 starts, desc="encoding texts", total=len(starts), enabled=progress
             ):
                 batch = [texts[i] for i in order[start : start + batch_size]]
@@ -296,8 +296,12 @@ def _hash_files(root: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
 
 
 @contextlib.contextmanager
-def _torch_threads(num_threads: int | None) -> Iterator[None]:
-    """Set torch's intra-op thread count inside the block and restore it after."""
+def torch_threads(num_threads: int | None) -> Iterator[None]:
+    """Set torch's intra-op thread count inside the block and restore it after.
+
+    Args:
+        num_threads: Threads for the block; ``None`` leaves the count as it is.
+    """
     if num_threads is None:
         yield
         return
