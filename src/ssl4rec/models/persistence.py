@@ -4,13 +4,18 @@ A saved model is a folder with ``config.yaml`` (the model's registry name and it
 config), ``weights.safetensors`` (module state dicts under ``<module>.`` and
 non-module tensors under ``extra.``), ``history.safetensors`` (the training
 histories), ``vocab.json`` (raw user and item ids), ``meta.json`` (version, sizes,
-fit time, training summary) and, when the training data had one,
-``items.parquet`` (the item table).
+fit time, training summary, and the sha256 of every other file) and, when the
+training data had one, ``items.parquet`` (the item table).
+
+Loading verifies each file against the digest in ``meta.json`` before reading it and
+refuses weights that are not finite, so a damaged or altered folder fails with one
+line naming the file instead of serving plausible nonsense.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Mapping
@@ -23,14 +28,18 @@ import torch
 
 from ssl4rec.config.base import from_dict, to_dict
 from ssl4rec.config.yaml_io import dump_yaml, load_yaml
+from ssl4rec.data.download import sha256_file
 from ssl4rec.data.interactions import IdVocab, Interactions
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.models.history import History
+from ssl4rec.training.checkpoint import check_finite
 
 if TYPE_CHECKING:
     from ssl4rec.models.base import Recommender
 
-__all__ = ["load_model", "restore_model", "save_model"]
+__all__ = ["load_model", "restore_model", "save_model", "verify_files"]
+
+logger = logging.getLogger(__name__)
 
 
 def save_model(model: Recommender[Any], directory: str | Path) -> Path:
@@ -82,6 +91,7 @@ def save_model(model: Recommender[Any], directory: str | Path) -> Path:
             "num_items": model.num_items,
             "fit_seconds": model.fit_seconds,
             "train_summary": _jsonable(model.train_summary),
+            "files": {f.name: sha256_file(f) for f in sorted(tmp.iterdir())},
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         if directory.exists():
@@ -118,8 +128,14 @@ def restore_model(model: Recommender[Any], directory: Path) -> None:
         weights = load_file(str(directory / "weights.safetensors"))
     except (SafetensorError, OSError) as err:
         raise DataError(f"{directory}: cannot read saved tensors: {err}") from None
+    check_finite(weights, directory / "weights.safetensors")
     items_path = directory / "items.parquet"
-    item_table = pl.read_parquet(items_path) if items_path.is_file() else None
+    item_table = None
+    if items_path.is_file():
+        try:
+            item_table = pl.read_parquet(items_path)
+        except (pl.exceptions.PolarsError, OSError) as err:
+            raise DataError(f"{items_path}: cannot read the item table: {err}") from None
     user_vocab = IdVocab(vocab["users"], name="user")
     item_vocab = IdVocab(vocab["items"], name="item")
     empty = np.zeros(0, dtype=np.int32)
@@ -168,6 +184,7 @@ def load_model(directory: str | Path) -> Recommender[Any]:
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError(f"{directory}: model folder not found")
+    verify_files(directory)
     cfg_path = directory / "config.yaml"
     raw = load_yaml(cfg_path)
     name = raw.pop("name", None)
@@ -178,6 +195,29 @@ def load_model(directory: str | Path) -> Recommender[Any]:
     model = model_cls(config)
     model._restore(directory)  # the model's own hook (sequential models extend it)
     return model
+
+
+def verify_files(directory: Path) -> None:
+    """Check every file listed in ``meta.json`` against its recorded sha256.
+
+    Folders saved before digests were recorded load with a warning.
+
+    Raises:
+        DataError: a listed file is missing or its digest differs (the file is named).
+    """
+    files = _read_json(directory / "meta.json").get("files")
+    if not isinstance(files, dict):
+        logger.warning("no file digests in %s; saved by an older ssl4rec, not verified", directory)
+        return
+    for name, expected in files.items():
+        path = directory / str(name)
+        if not path.is_file():
+            raise DataError(f"{path}: missing; meta.json lists it as part of the model")
+        if sha256_file(path) != expected:
+            raise DataError(
+                f"{path}: sha256 differs from the one meta.json recorded when the model was "
+                "saved: the file changed or is damaged"
+            )
 
 
 def _read_json(path: Path) -> dict[str, Any]:

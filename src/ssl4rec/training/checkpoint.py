@@ -11,7 +11,10 @@ Layout of ``run_dir``::
     curves.png           loss and validation metric per epoch
 
 Every file is written to a temporary name and moved into place with ``os.replace``,
-so an interruption leaves either the old or the new file, never half of one.
+so an interruption leaves either the old or the new file, never half of one. Each
+safetensors file carries the sha256 of its tensors in its header (``tensor_digest``);
+reading verifies it and that every float tensor is finite, so a file changed or
+damaged after it was written is refused with its name instead of training on.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from ssl4rec.training.trainable import Trainable
 
 __all__ = [
     "RunFolder",
+    "check_finite",
+    "read_verified_tensors",
+    "tensor_digest",
     "data_fingerprint",
     "model_tensors",
     "load_model_tensors",
@@ -173,10 +179,22 @@ class RunFolder:
         self.write_text(name, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
     def write_tensors(self, name: str, tensors: Mapping[str, torch.Tensor]) -> None:
-        """Write a safetensors file into the run folder atomically."""
+        """Write a safetensors file into the run folder atomically, with its digest."""
         from safetensors.torch import save_file
 
-        _atomic_write_bytes(self.path / name, lambda tmp: save_file(dict(tensors), tmp))
+        meta = {"sha256": tensor_digest(tensors)}
+        _atomic_write_bytes(
+            self.path / name, lambda tmp: save_file(dict(tensors), tmp, metadata=meta)
+        )
+
+    def read_tensors(self, name: str) -> dict[str, torch.Tensor]:
+        """Read a safetensors file written by ``write_tensors``, verified.
+
+        Raises:
+            DataError: the file is unreadable, its tensors do not match the digest
+                recorded when it was written, or a float tensor is not finite.
+        """
+        return read_verified_tensors(self.path / name)
 
     def write_log(self, records: Sequence[Mapping[str, Any]]) -> None:
         """Rewrite ``log.jsonl`` with all epoch records so far."""
@@ -216,22 +234,16 @@ class RunFolder:
 
     def read_last(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         """The scalar state (``last.json``) and the tensors (``last.safetensors``)."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         path = self.path / "last.json"
         try:
             meta = json.loads(path.read_text(encoding="utf-8"))
-            tensors = load_file(str(self.path / "last.safetensors"))
-        except (OSError, json.JSONDecodeError, SafetensorError) as err:
-            raise DataError(f"{self.path}: cannot read the last checkpoint: {err}") from None
-        return meta, tensors
+        except (OSError, json.JSONDecodeError) as err:
+            raise DataError(f"{path}: cannot read the last checkpoint: {err}") from None
+        return meta, self.read_tensors("last.safetensors")
 
     def read_best(self) -> dict[str, torch.Tensor]:
-        """Tensors of the best checkpoint."""
-        from safetensors.torch import load_file
-
-        return load_file(str(self.path / "best.safetensors"))
+        """Tensors of the best checkpoint (verified, see ``read_tensors``)."""
+        return self.read_tensors("best.safetensors")
 
 
 def check_fingerprint(saved: Mapping[str, Any], current: Mapping[str, Any], where: Path) -> None:
@@ -259,3 +271,48 @@ def check_fingerprint(saved: Mapping[str, Any], current: Mapping[str, Any], wher
             + "; ".join(problems)
             + "); use a new run_dir or resume=False"
         )
+
+
+def tensor_digest(tensors: Mapping[str, torch.Tensor]) -> str:
+    """Hex sha256 over the names, dtypes, shapes and bytes of ``tensors``, in name order."""
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        value = tensors[key].detach().cpu().contiguous()
+        digest.update(f"{key}|{value.dtype}|{tuple(value.shape)}|".encode())
+        digest.update(value.view(-1).view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+    return digest.hexdigest()
+
+
+def check_finite(tensors: Mapping[str, torch.Tensor], path: Path) -> None:
+    """Refuse float tensors holding NaN or infinity, naming the file and the tensor.
+
+    Raises:
+        DataError: the first non-finite tensor found.
+    """
+    for key, value in tensors.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise DataError(f"{path}: tensor {key!r} holds NaN or infinite values")
+
+
+def read_verified_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Load a safetensors file; verify its recorded digest (if any) and finiteness.
+
+    Raises:
+        DataError: unreadable, altered since written, or non-finite, naming ``path``.
+    """
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            recorded = (handle.metadata() or {}).get("sha256")
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError) as err:
+        raise DataError(f"{path}: cannot read the tensors: {err}") from None
+    if recorded is not None and tensor_digest(tensors) != recorded:
+        raise DataError(
+            f"{path}: the tensors do not match the sha256 recorded when the file was "
+            "written: the file changed or is damaged"
+        )
+    check_finite(tensors, path)
+    return tensors
