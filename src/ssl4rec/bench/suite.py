@@ -37,6 +37,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ssl4rec.config.base import did_you_mean
 from ssl4rec.config.yaml_io import load_yaml
 from ssl4rec.errors import ConfigError
 
@@ -274,7 +275,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
     where = f"{path.name}"
     for key in raw:
         if key not in _SUITE_KEYS:
-            problems.append(f"{where}: unknown key {key!r}{_hint(key, _SUITE_KEYS)}")
+            problems.append(f"{where}: unknown key {key!r}{did_you_mean(str(key), _SUITE_KEYS)}")
     name = str(raw.get("name") or path.stem)
     sections: dict[str, dict[str, Any]] = {}
     for key in ("data", "split", "train", "eval"):
@@ -290,7 +291,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
         report = {}
     for key in report:
         if key not in _REPORT_KEYS:
-            problems.append(f"{where}: unknown key report.{key}{_hint(key, _REPORT_KEYS)}")
+            problems.append(f"{where}: unknown key report.{key}{did_you_mean(str(key), _REPORT_KEYS)}")
     entries = _parse_entries(raw.get("models"), where, problems)
     if problems:
         raise ConfigError("invalid benchmark suite:\n  " + "\n  ".join(problems), problems)
@@ -332,7 +333,7 @@ def _parse_entries(value: Any, where: str, problems: list[str]) -> list[ModelEnt
             continue
         for key in raw:
             if key not in _ENTRY_KEYS:
-                problems.append(f"{at}: unknown key {key!r}{_hint(key, _ENTRY_KEYS)}")
+                problems.append(f"{at}: unknown key {key!r}{did_you_mean(str(key), _ENTRY_KEYS)}")
         model = raw.get("model")
         if not isinstance(model, Mapping) or not isinstance(model.get("name"), str):
             problems.append(f"{at}: model must be a mapping with a name, e.g. {{name: ease}}")
@@ -379,12 +380,6 @@ def _evaluated(suite: Suite) -> tuple[str, ...]:
 
     metrics = suite.eval.get("metrics", EvalConfig().metrics)
     return tuple(str(m).lower().replace(" ", "") for m in metrics)
-
-
-def _hint(name: str, choices: Iterable[str]) -> str:
-    from ssl4rec.config.base import _suggest
-
-    return _suggest(str(name), choices)
 
 
 def _replace(suite: Suite, **changes: Any) -> Suite:

@@ -22,15 +22,25 @@ from ssl4rec.errors import ConfigError
 
 __all__ = [
     "Checks",
+    "config_error",
+    "did_you_mean",
     "from_dict",
     "to_dict",
-    "replace",
 ]
 
 T = TypeVar("T")
 
 
-def _suggest(name: str, choices: Iterable[str]) -> str:
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """A hint naming the choice closest to ``name``, for an error message.
+
+    Args:
+        name: What was given (an unknown key or name).
+        choices: The valid names.
+
+    Returns:
+        ``" (did you mean 'x'?)"``, or ``""`` when no choice is close.
+    """
     choices = list(choices)
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
     if not close:  # abbreviations: "evaluation" -> "eval"
@@ -159,14 +169,14 @@ def from_dict(cls: type[T], data: Mapping[str, Any], *, where: str | None = None
     """
     owner = where or cls.__name__
     if not isinstance(data, Mapping):
-        raise _error([f"{owner} must be a mapping; got {data!r}"])
+        raise config_error([f"{owner} must be a mapping; got {data!r}"])
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     hints = _hints(cls)
     problems: list[str] = []
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
-            problems.append(f"{owner}: unknown field {key!r}{_suggest(str(key), fields)}")
+            problems.append(f"{owner}: unknown field {key!r}{did_you_mean(str(key), fields)}")
             continue
         kwargs[key] = _convert(value, hints[key], f"{owner}.{key}", problems)
     for name, f in fields.items():
@@ -177,13 +187,13 @@ def from_dict(cls: type[T], data: Mapping[str, Any], *, where: str | None = None
         ):
             problems.append(f"{owner}.{name} is required")
     if problems:
-        raise _error(problems)
+        raise config_error(problems)
     try:
         return cls(**kwargs)
     except ConfigError as err:
         if where is not None and where != cls.__name__:
             # re-anchor messages at the nesting path, e.g. "model.dropout"
-            raise _error(
+            raise config_error(
                 [p.replace(cls.__name__, where, 1) for p in err.problems]
             ) from None
         raise
@@ -206,12 +216,12 @@ def to_dict(obj: Any) -> dict[str, Any]:
     return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init}
 
 
-def replace(obj: T, **changes: Any) -> T:
-    """Copy of a frozen config with some fields changed (validation runs again)."""
-    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+def config_error(problems: list[str]) -> ConfigError:
+    """One ``ConfigError`` for ``problems``: the message itself, or a numbered list.
 
-
-def _error(problems: list[str]) -> ConfigError:
+    Args:
+        problems: One message per problem (at least one).
+    """
     if len(problems) == 1:
         return ConfigError(problems[0])
     return ConfigError(
@@ -288,4 +298,4 @@ class Checks:
     def raise_if_any(self) -> None:
         """Raise one ``ConfigError`` listing every recorded problem, if any."""
         if self.problems:
-            raise _error(self.problems)
+            raise config_error(self.problems)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ssl4rec.config.base import Checks, from_dict, to_dict
+from ssl4rec.config.base import Checks, config_error, did_you_mean, from_dict, to_dict
 from ssl4rec.config.yaml_io import apply_overrides, dump_yaml, load_yaml
 from ssl4rec.data.preprocess import PreprocessConfig
 from ssl4rec.errors import ConfigError
@@ -177,9 +177,7 @@ class ExperimentConfig:
         problems: list[str] = []
         for key in data:
             if key not in allowed:
-                from ssl4rec.config.base import _suggest
-
-                problems.append(f"unknown section {key!r}{_suggest(str(key), allowed)}")
+                problems.append(f"unknown section {key!r}{did_you_mean(str(key), allowed)}")
         model_raw = dict(data.get("model") or {})
         name = model_raw.pop("name", None)
         if not isinstance(name, str):
@@ -210,9 +208,7 @@ class ExperimentConfig:
             problems.append(f"tune must be a mapping of field -> list of values; got {tune!r}")
             tune = {}
         if problems:
-            from ssl4rec.config.base import _error
-
-            raise _error(problems)
+            raise config_error(problems)
         return cls(model_name=str(name).lower(), tune=dict(tune), **sections)
 
     def to_dict(self) -> dict[str, Any]:
