@@ -178,9 +178,15 @@ class ExperimentConfig:
         for key in data:
             if key not in allowed:
                 problems.append(f"unknown section {key!r}{did_you_mean(str(key), allowed)}")
-        model_raw = dict(data.get("model") or {})
+        model_section = data.get("model") or {}
+        if not isinstance(model_section, Mapping):
+            problems.append(
+                f"model must be a mapping with a name (e.g. model: {{name: ease}}); "
+                f"got {model_section!r:.100}"
+            )
+        model_raw = dict(model_section) if isinstance(model_section, Mapping) else {}
         name = model_raw.pop("name", None)
-        if not isinstance(name, str):
+        if not isinstance(name, str) and isinstance(model_section, Mapping):
             problems.append("model.name is required (e.g. model: {name: ease})")
         sections: dict[str, Any] = {}
         try:
