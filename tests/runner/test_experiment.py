@@ -1,3 +1,4 @@
+import logging
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,46 @@ def test_file_errors_name_the_file(tmp_path):
         load_experiment(path)
 
 
+def test_train_epochs_and_seed_are_refused_with_their_model_fields(tmp_path):
+    path = tmp_path / "old.yaml"
+    path.write_text("model:\n  name: multdae\ntrain:\n  max_epochs: 3\n  seed: 1\n")
+    with pytest.raises(ConfigError) as err:
+        load_experiment(path)
+    text = str(err.value)
+    assert text.startswith(f"{path}: ")
+    assert "train: field 'max_epochs' was renamed to 'model.epochs'" in text
+    assert "train: field 'seed' was renamed to 'model.seed'" in text
+    with pytest.raises(ConfigError, match=r"train: field 'max_epochs' was renamed to 'model\.epochs'"):
+        load_experiment(overrides=["model.name=multdae", "train.max_epochs=3"])
+    cfg = load_experiment(overrides=["model.name=multdae", "model.epochs=3", "model.seed=1"])
+    assert (cfg.model.epochs, cfg.model.seed) == (3, 1)
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_configs_validate(path):
     cfg = load_experiment(path)
     assert ExperimentConfig.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize("text", ["model: 5\n", "model: [ease]\n", "model: ease\n"])
+def test_a_model_section_that_is_no_mapping_is_named(tmp_path, text):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"bad\.yaml: model must be a mapping with a name"):
+        load_experiment(path)
+
+
+def test_set_model_to_a_scalar_is_named():
+    with pytest.raises(ConfigError, match="model must be a mapping with a name"):
+        load_experiment(overrides=["model=5"])
+
+
+def test_set_of_a_tuned_field_removes_its_axis_and_says_so(caplog):
+    path = Path(__file__).parents[2] / "configs" / "ease-ml100k.yaml"
+    with caplog.at_level(logging.INFO, logger="ssl4rec"):
+        cfg = load_experiment(path, overrides=["model.l2_reg=500"])
+    assert cfg.model.l2_reg == 500.0
+    assert "l2_reg" not in cfg.tune
+    assert "model.l2_reg is set explicitly" in caplog.text
+    assert load_experiment(path).tune["l2_reg"]  # without --set the grid stays
+    assert load_experiment(path, overrides=["tune={}"]).tune == {}

@@ -16,13 +16,14 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from ssl4rec.config.base import Checks, config_error, did_you_mean, from_dict, to_dict
-from ssl4rec.config.yaml_io import apply_overrides, dump_yaml, load_yaml
+from ssl4rec.config.yaml_io import apply_overrides, dump_yaml, load_yaml, parse_override
 from ssl4rec.data.preprocess import PreprocessConfig
 from ssl4rec.errors import ConfigError
 from ssl4rec.evaluation.metrics import parse_metrics
@@ -37,6 +38,8 @@ __all__ = [
     "SplitConfig",
     "load_experiment",
 ]
+
+logger = logging.getLogger(__name__)
 
 DataFormat = Literal["auto", "movielens", "recbole", "amazon", "amazon-unisrec", "lastfm", "csv", "parquet"]
 
@@ -243,6 +246,10 @@ def load_experiment(
 ) -> ExperimentConfig:
     """Load an experiment: code defaults < ``base`` < YAML file < ``overrides``.
 
+    An override of a model field that ``tune`` searches (``--set model.l2_reg=500``
+    while ``tune: {l2_reg: [...]}``) fixes that field: its axis leaves the grid, and
+    the log says so. ``--set tune={}`` turns tuning off altogether.
+
     Raises:
         ConfigError: naming the file, the section and the field.
     """
@@ -255,6 +262,18 @@ def load_experiment(
             else:
                 data[key] = value
     data = apply_overrides(data, overrides)
+    tune = data.get("tune")
+    if isinstance(tune, Mapping):
+        for text in overrides:
+            keys, _ = parse_override(text)
+            if len(keys) == 2 and keys[0] == "model" and keys[1] in tune:
+                tune = {k: v for k, v in tune.items() if k != keys[1]}
+                logger.info(
+                    "tune: model.%s is set explicitly (%s); its axis leaves the grid",
+                    keys[1],
+                    text,
+                )
+        data["tune"] = tune
     try:
         return ExperimentConfig.from_dict(data)
     except ConfigError as err:
