@@ -34,3 +34,22 @@ def test_bench_report_only_needs_results(make_suite, tmp_path):
     assert isinstance(result.exception, ConfigError)
     with pytest.raises(ConfigError):
         raise result.exception
+
+
+def test_bench_touches_docs_only_with_update_docs(make_suite, tmp_path, monkeypatch):
+    path = make_suite([{"model": {"name": "pop"}}])
+    monkeypatch.chdir(tmp_path)
+    docs = tmp_path / "docs" / "benchmarks.md"
+    docs.parent.mkdir()
+    docs.write_text("# Benchmarks\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["bench", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "results.json").is_file()
+    assert docs.read_text(encoding="utf-8") == "# Benchmarks\n"
+    assert list(docs.parent.iterdir()) == [docs]  # no plots written beside it
+    result = CliRunner().invoke(
+        app, ["bench", str(path), "--out", str(out), "--report-only", "--update-docs"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "bench:tiny" in docs.read_text(encoding="utf-8")

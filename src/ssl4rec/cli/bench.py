@@ -42,11 +42,20 @@ def bench_command(
     protocol: Annotated[
         str | None, typer.Option("--protocol", help="Split protocol (loo, temporal_ratio, ...).")
     ] = None,
+    update_docs: Annotated[
+        bool,
+        typer.Option(
+            "--update-docs",
+            help="Also regenerate the bench:SUITE section of --docs and its plots beside it.",
+        ),
+    ] = False,
     docs: Annotated[
-        Path | None,
-        typer.Option("--docs", help="Markdown file whose bench:SUITE section is regenerated."),
+        Path,
+        typer.Option("--docs", help="Markdown file that --update-docs regenerates."),
     ] = Path("docs/benchmarks.md"),
-    no_docs: Annotated[bool, typer.Option("--no-docs", help="Do not touch any docs file.")] = False,
+    no_docs: Annotated[
+        bool, typer.Option("--no-docs", hidden=True, help="No docs are touched (the default).")
+    ] = False,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Run failed cells again on resume.")
     ] = False,
@@ -69,8 +78,9 @@ def bench_command(
     from ssl4rec.bench.runner import run_suite
     from ssl4rec.bench.suite import load_suite
 
+    docs_file = docs if update_docs and not no_docs else None
     if suite == "text-encode":
-        _text_encode(dataset, data_path, out, None if no_docs else docs)
+        _text_encode(dataset, data_path, out, docs_file)
         return
     spec = load_suite(suite)
     if dataset or data_path or protocol:
@@ -100,10 +110,10 @@ def bench_command(
             f"{len(result.ran)} cells run, {len(result.skipped)} resumed, "
             f"{len(result.failed)} failed -> {out_dir / 'results.json'}"
         )
-    report = write_report(spec, out_dir, docs=None if no_docs else docs)
+    report = write_report(spec, out_dir, docs=docs_file)
     typer.echo(f"report: {report}")
-    if docs is not None and not no_docs:
-        typer.echo(f"docs: {docs} (section bench:{spec.name})")
+    if docs_file is not None:
+        typer.echo(f"docs: {docs_file} (section bench:{spec.name})")
 
 
 def _text_encode(
