@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -20,8 +21,9 @@ from ssl4rec.errors import DataError
 
 __all__ = [
     "check_file",
-    "find_file",
+    "join_tags",
     "read_delimited",
+    "read_delimited_if_present",
     "read_jsonl",
     "read_text",
     "sep_name",
@@ -32,6 +34,11 @@ logger = logging.getLogger(__name__)
 
 _SEP_NAMES = {"\t": "TAB", ",": "','", ";": "';'", "|": "'|'", "::": "'::'", " ": "SPACE"}
 _CANDIDATE_SEPS = ("::", "\t", ",", ";", "|")
+# numeric column dtypes -> the parser that must accept a value, and what it expects
+_NUMBER_CHECKS: tuple[tuple[tuple[Any, ...], Any, str], ...] = (
+    ((pl.Int64, pl.Int32), int, "an integer"),
+    ((pl.Float64, pl.Float32), float, "a number"),
+)
 
 
 def sep_name(sep: str) -> str:
@@ -61,15 +68,6 @@ def check_file(path: str | Path, *, what: str = "file") -> Path:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: {what} is empty")
     return path
-
-
-def find_file(folder: Path, names: Sequence[str]) -> Path | None:
-    """First of ``names`` (also tried with ``.gz``) that exists in ``folder``."""
-    for name in names:
-        for candidate in (folder / name, folder / f"{name}.gz"):
-            if candidate.is_file():
-                return candidate
-    return None
 
 
 def read_bytes(path: Path) -> bytes:
@@ -203,6 +201,11 @@ def read_delimited(
     return frame
 
 
+def read_delimited_if_present(path: Path, **kwargs: Any) -> pl.DataFrame | None:
+    """``read_delimited(path, **kwargs)`` for an optional side file; ``None`` when absent."""
+    return read_delimited(path, **kwargs) if path.is_file() else None
+
+
 def _diagnose(
     path: Path,
     raw: bytes,
@@ -232,20 +235,15 @@ def _diagnose(
             dtype = columns[col]
             if value == "":
                 raise DataError(f"{path}, line {lineno}: column {col!r} is empty")
-            if dtype in (pl.Int64, pl.Int32):
-                try:
-                    int(value)
-                except ValueError:
-                    raise DataError(
-                        f"{path}, line {lineno}: column {col!r} must be an integer, got {value!r}"
-                    ) from None
-            elif dtype in (pl.Float64, pl.Float32):
-                try:
-                    float(value)
-                except ValueError:
-                    raise DataError(
-                        f"{path}, line {lineno}: column {col!r} must be a number, got {value!r}"
-                    ) from None
+            for dtypes, parse, expected in _NUMBER_CHECKS:
+                if dtype in dtypes:
+                    try:
+                        parse(value)
+                    except ValueError:
+                        raise DataError(
+                            f"{path}, line {lineno}: column {col!r} must be {expected}, "
+                            f"got {value!r}"
+                        ) from None
 
 
 def read_jsonl(
@@ -330,3 +328,10 @@ def split_year(title: str | None) -> tuple[str | None, int | None]:
         ):
             return stripped[:open_].rstrip(), int(year)
     return stripped, None
+
+
+def join_tags(item_table: pl.DataFrame, tags: pl.DataFrame) -> pl.DataFrame:
+    """Left-join an ``item_id, tags`` frame onto ``item_table``; untagged items get ``[]``."""
+    return item_table.join(tags, on="item_id", how="left").with_columns(
+        pl.col("tags").fill_null(pl.lit([], dtype=pl.List(pl.Utf8)))
+    )

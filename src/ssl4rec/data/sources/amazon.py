@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,44 @@ __all__ = ["load_amazon", "load_amazon_unisrec", "load_amazon_unisrec_split"]
 logger = logging.getLogger(__name__)
 
 _LIST_STR = pl.List(pl.Utf8)
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """Field names of one dump version (reviews, then metadata)."""
+
+    user: str
+    item: str
+    rating: str
+    time: str
+    time_in_ms: bool
+    brand: str
+    categories: str
+    more_lists: tuple[str, ...] = ()
+    """Further list fields of the metadata, kept as they are."""
+
+
+_VERSIONS = {
+    "2018": _Fields(
+        user="reviewerID",
+        item="asin",
+        rating="overall",
+        time="unixReviewTime",
+        time_in_ms=False,
+        brand="brand",
+        categories="category",
+    ),
+    "2023": _Fields(
+        user="user_id",
+        item="parent_asin",
+        rating="rating",
+        time="timestamp",
+        time_in_ms=True,
+        brand="store",
+        categories="categories",
+        more_lists=("features",),
+    ),
+}
 
 
 def _detect_version(path: Path) -> str:
@@ -75,42 +114,29 @@ def load_amazon(
     """
     path = Path(reviews)
     version = _detect_version(path)
+    fields = _VERSIONS[version]
     name = name or path.name.split(".")[0]
-    if version == "2018":
-        events = read_jsonl(
-            path,
-            schema={
-                "reviewerID": pl.Utf8,
-                "asin": pl.Utf8,
-                "overall": pl.Float64,
-                "unixReviewTime": pl.Int64,
-            },
-            required=("reviewerID", "asin", "overall", "unixReviewTime"),
-            what="Amazon 2018 reviews file",
-        )
-        user_col, item_col, weight_col, time_col = "reviewerID", "asin", "overall", "unixReviewTime"
-    else:
-        events = read_jsonl(
-            path,
-            schema={
-                "user_id": pl.Utf8,
-                "parent_asin": pl.Utf8,
-                "rating": pl.Float64,
-                "timestamp": pl.Int64,
-            },
-            required=("user_id", "parent_asin", "rating", "timestamp"),
-            what="Amazon 2023 reviews file",
-        )
-        events = events.with_columns(pl.col("timestamp") // 1000)
-        user_col, item_col, weight_col, time_col = "user_id", "parent_asin", "rating", "timestamp"
+    events = read_jsonl(
+        path,
+        schema={
+            fields.user: pl.Utf8,
+            fields.item: pl.Utf8,
+            fields.rating: pl.Float64,
+            fields.time: pl.Int64,
+        },
+        required=(fields.user, fields.item, fields.rating, fields.time),
+        what=f"Amazon {version} reviews file",
+    )
+    if fields.time_in_ms:
+        events = events.with_columns(pl.col(fields.time) // 1000)
     item_table = _read_meta(Path(meta), version) if meta is not None else None
     logger.info("Amazon %s reviews: %d events from %s", version, events.height, path)
     return Interactions.from_frame(
         events,
-        user_col=user_col,
-        item_col=item_col,
-        weight_col=weight_col,
-        time_col=time_col,
+        user_col=fields.user,
+        item_col=fields.item,
+        weight_col=fields.rating,
+        time_col=fields.time,
         item_table=item_table,
         name=name,
         source=str(path),
@@ -118,46 +144,29 @@ def load_amazon(
 
 
 def _read_meta(path: Path, version: str) -> pl.DataFrame:
-    if version == "2018":
-        frame = read_jsonl(
-            path,
-            schema={
-                "asin": pl.Utf8,
-                "title": pl.Utf8,
-                "brand": pl.Utf8,
-                "category": _LIST_STR,
-                "description": _LIST_STR,
-            },
-            required=("asin",),
-            what="Amazon 2018 metadata file",
-        )
-        return frame.select(
-            pl.col("asin").alias("item_id"),
-            "title",
-            "brand",
-            pl.col("category").alias("categories"),
-            pl.col("description").list.join(" ").alias("description"),
-        )
+    """The item table from a metadata file: ``item_id``, ``title``, ``brand``,
+    ``categories``, ``description`` (joined by spaces), and 2023's ``features``."""
+    fields = _VERSIONS[version]
     frame = read_jsonl(
         path,
         schema={
-            "parent_asin": pl.Utf8,
+            fields.item: pl.Utf8,
             "title": pl.Utf8,
-            "store": pl.Utf8,
-            "categories": _LIST_STR,
+            fields.brand: pl.Utf8,
+            fields.categories: _LIST_STR,
             "description": _LIST_STR,
-            "features": _LIST_STR,
+            **{col: _LIST_STR for col in fields.more_lists},
         },
-        required=("parent_asin",),
-        what="Amazon 2023 metadata file",
+        required=(fields.item,),
+        what=f"Amazon {version} metadata file",
     )
     return frame.select(
-        pl.col("parent_asin").alias("item_id"),
+        pl.col(fields.item).alias("item_id"),
         "title",
-        pl.col("store").alias("brand"),
-        "categories",
+        pl.col(fields.brand).alias("brand"),
+        pl.col(fields.categories).alias("categories"),
         pl.col("description").list.join(" ").alias("description"),
-        "features",
+        *fields.more_lists,
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.data.sources._io import read_delimited
+from ssl4rec.data.sources._io import join_tags, read_delimited, read_delimited_if_present
 from ssl4rec.errors import DataError
 
 __all__ = ["load_lastfm_hetrec"]
@@ -50,14 +50,14 @@ def load_lastfm_hetrec(
         columns={"userID": pl.Utf8, "artistID": pl.Utf8, "weight": pl.Float64},
         what="Last.fm listen-count file",
     )
+    artists = read_delimited_if_present(
+        folder / "artists.dat",
+        sep="\t",
+        columns={"id": pl.Utf8, "name": pl.Utf8},
+        what="Last.fm artist file",
+    )
     item_table = None
-    if (folder / "artists.dat").is_file():
-        artists = read_delimited(
-            folder / "artists.dat",
-            sep="\t",
-            columns={"id": pl.Utf8, "name": pl.Utf8},
-            what="Last.fm artist file",
-        )
+    if artists is not None:
         item_table = artists.select(
             pl.col("id").alias("item_id"),
             pl.col("name").alias("title"),
@@ -65,9 +65,7 @@ def load_lastfm_hetrec(
         )
         tagged_path, tags_path = folder / "user_taggedartists.dat", folder / "tags.dat"
         if tagged_path.is_file() and tags_path.is_file():
-            item_table = item_table.join(
-                _artist_tags(tagged_path, tags_path, top_tags), on="item_id", how="left"
-            ).with_columns(pl.col("tags").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))))
+            item_table = join_tags(item_table, _artist_tags(tagged_path, tags_path, top_tags))
     return Interactions.from_frame(
         events,
         user_col="userID",

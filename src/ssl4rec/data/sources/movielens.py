@@ -22,7 +22,13 @@ from pathlib import Path
 import polars as pl
 
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.data.sources._io import check_file, read_delimited, split_year
+from ssl4rec.data.sources._io import (
+    check_file,
+    join_tags,
+    read_delimited,
+    read_delimited_if_present,
+    split_year,
+)
 from ssl4rec.errors import DataError
 
 __all__ = [
@@ -47,6 +53,7 @@ _U_ITEM_NAMES = [
 ]  # fmt: skip
 
 _RATING_SCHEMA = {"user": pl.Utf8, "item": pl.Utf8, "rating": pl.Float64, "ts": pl.Int64}
+_ITEM_SCHEMA = {"item_id": pl.Utf8, "title": pl.Utf8, "year": pl.Int32, "genres": pl.List(pl.Utf8)}
 
 
 def detect_movielens_variant(path: str | Path) -> str:
@@ -114,58 +121,41 @@ def _load_100k(folder: Path, name: str) -> Interactions:
         columns=_RATING_SCHEMA,
         what="ML-100K ratings file",
     )
-    item_table = None
-    if (folder / "u.item").is_file():
-        items = read_delimited(
-            folder / "u.item",
-            sep="|",
-            names=_U_ITEM_NAMES,
-            columns={"item_id": pl.Utf8, **{f"g{i}": pl.Int8 for i in range(19)}},
-            encoding="latin-1",
-            what="ML-100K item file",
-        )
-        titles = [split_year(t) for t in items.get_column("raw_title").to_list()]
-        dates = items.get_column("release_date").to_list()
-        flags = items.select([f"g{i}" for i in range(19)]).rows()
-        item_table = pl.DataFrame(
-            {
-                "item_id": items.get_column("item_id"),
-                "title": [t for t, _ in titles],
-                "year": [
-                    y if y is not None else _year_from_date(d)
-                    for (_, y), d in zip(titles, dates, strict=True)
-                ],
-                "genres": [
-                    [g for g, f in zip(ML100K_GENRES, row, strict=True) if f] for row in flags
-                ],
-            },
-            schema={
-                "item_id": pl.Utf8,
-                "title": pl.Utf8,
-                "year": pl.Int32,
-                "genres": pl.List(pl.Utf8),
-            },
-        )
-    user_table = None
-    if (folder / "u.user").is_file():
-        users = read_delimited(
-            folder / "u.user",
-            sep="|",
-            names=["user_id", "age", "gender", "occupation", "zip_code"],
-            columns={"user_id": pl.Utf8, "age": pl.Int32},
-            what="ML-100K user file",
-        )
-        user_table = users
-    return Interactions.from_frame(
-        ratings,
-        user_col="user",
-        item_col="item",
-        weight_col="rating",
-        time_col="ts",
-        item_table=item_table,
-        user_table=user_table,
-        name=name,
-        source=str(folder / "u.data"),
+    items = read_delimited_if_present(
+        folder / "u.item",
+        sep="|",
+        names=_U_ITEM_NAMES,
+        columns={"item_id": pl.Utf8, **{f"g{i}": pl.Int8 for i in range(19)}},
+        encoding="latin-1",
+        what="ML-100K item file",
+    )
+    users = read_delimited_if_present(
+        folder / "u.user",
+        sep="|",
+        names=["user_id", "age", "gender", "occupation", "zip_code"],
+        columns={"user_id": pl.Utf8, "age": pl.Int32},
+        what="ML-100K user file",
+    )
+    item_table = _u_item_table(items) if items is not None else None
+    return _interactions(ratings, folder / "u.data", name, item_table, users)
+
+
+def _u_item_table(items: pl.DataFrame) -> pl.DataFrame:
+    """Title, year (from the title, else the release date) and genre flags of ``u.item``."""
+    titles = [split_year(t) for t in items.get_column("raw_title").to_list()]
+    dates = items.get_column("release_date").to_list()
+    flags = items.select([f"g{i}" for i in range(19)]).rows()
+    return pl.DataFrame(
+        {
+            "item_id": items.get_column("item_id"),
+            "title": [t for t, _ in titles],
+            "year": [
+                y if y is not None else _year_from_date(d)
+                for (_, y), d in zip(titles, dates, strict=True)
+            ],
+            "genres": [[g for g, f in zip(ML100K_GENRES, row, strict=True) if f] for row in flags],
+        },
+        schema=_ITEM_SCHEMA,
     )
 
 
@@ -186,38 +176,24 @@ def _load_1m(folder: Path, name: str) -> Interactions:
         encoding="latin-1",
         what="ML-1M ratings file",
     )
-    item_table = None
-    if (folder / "movies.dat").is_file():
-        movies = read_delimited(
-            folder / "movies.dat",
-            sep="::",
-            names=["item_id", "raw_title", "raw_genres"],
-            columns={"item_id": pl.Utf8},
-            encoding="latin-1",
-            what="ML-1M movie file",
-        )
-        item_table = _movie_table(movies)
-    user_table = None
-    if (folder / "users.dat").is_file():
-        user_table = read_delimited(
-            folder / "users.dat",
-            sep="::",
-            names=["user_id", "gender", "age", "occupation", "zip_code"],
-            columns={"user_id": pl.Utf8, "age": pl.Int32, "occupation": pl.Int32},
-            encoding="latin-1",
-            what="ML-1M user file",
-        )
-    return Interactions.from_frame(
-        ratings,
-        user_col="user",
-        item_col="item",
-        weight_col="rating",
-        time_col="ts",
-        item_table=item_table,
-        user_table=user_table,
-        name=name,
-        source=str(folder / "ratings.dat"),
+    movies = read_delimited_if_present(
+        folder / "movies.dat",
+        sep="::",
+        names=["item_id", "raw_title", "raw_genres"],
+        columns={"item_id": pl.Utf8},
+        encoding="latin-1",
+        what="ML-1M movie file",
     )
+    users = read_delimited_if_present(
+        folder / "users.dat",
+        sep="::",
+        names=["user_id", "gender", "age", "occupation", "zip_code"],
+        columns={"user_id": pl.Utf8, "age": pl.Int32, "occupation": pl.Int32},
+        encoding="latin-1",
+        what="ML-1M user file",
+    )
+    item_table = _movie_table(movies) if movies is not None else None
+    return _interactions(ratings, folder / "ratings.dat", name, item_table, users)
 
 
 def _movie_table(movies: pl.DataFrame) -> pl.DataFrame:
@@ -234,11 +210,14 @@ def _movie_table(movies: pl.DataFrame) -> pl.DataFrame:
             "year": [y for _, y in titles],
             "genres": genres,
         },
-        schema={"item_id": pl.Utf8, "title": pl.Utf8, "year": pl.Int32, "genres": pl.List(pl.Utf8)},
+        schema=_ITEM_SCHEMA,
     )
 
 
 # ---------------------------------------------------------------------- ML-20M/25M/latest
+_CSV_RATING_COLUMNS = ("userId", "movieId", "rating", "timestamp")
+
+
 def _load_csv(folder: Path, name: str, *, top_tags: int = 10) -> Interactions:
     ratings = read_delimited(
         folder / "ratings.csv",
@@ -252,36 +231,29 @@ def _load_csv(folder: Path, name: str, *, top_tags: int = 10) -> Interactions:
         quote_char='"',
         what="MovieLens ratings file",
     )
+    movies = read_delimited_if_present(
+        folder / "movies.csv",
+        sep=",",
+        columns={"movieId": pl.Utf8, "title": pl.Utf8, "genres": pl.Utf8},
+        quote_char='"',
+        what="MovieLens movie file",
+    )
     item_table = None
-    if (folder / "movies.csv").is_file():
-        movies = read_delimited(
-            folder / "movies.csv",
+    if movies is not None:
+        item_table = _movie_table(
+            movies.rename({"movieId": "item_id", "title": "raw_title", "genres": "raw_genres"})
+        )
+        tags = read_delimited_if_present(
+            folder / "tags.csv",
             sep=",",
-            columns={"movieId": pl.Utf8, "title": pl.Utf8, "genres": pl.Utf8},
+            columns={"movieId": pl.Utf8, "tag": pl.Utf8},
             quote_char='"',
-            what="MovieLens movie file",
-        ).rename({"movieId": "item_id", "title": "raw_title", "genres": "raw_genres"})
-        item_table = _movie_table(movies)
-        if (folder / "tags.csv").is_file():
-            tags = read_delimited(
-                folder / "tags.csv",
-                sep=",",
-                columns={"movieId": pl.Utf8, "tag": pl.Utf8},
-                quote_char='"',
-                what="MovieLens tag file",
-            )
-            item_table = item_table.join(
-                _top_tags(tags, "movieId", "tag", top_tags), on="item_id", how="left"
-            ).with_columns(pl.col("tags").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))))
-    return Interactions.from_frame(
-        ratings,
-        user_col="userId",
-        item_col="movieId",
-        weight_col="rating",
-        time_col="timestamp",
-        item_table=item_table,
-        name=name,
-        source=str(folder / "ratings.csv"),
+            what="MovieLens tag file",
+        )
+        if tags is not None:
+            item_table = join_tags(item_table, _top_tags(tags, "movieId", "tag", top_tags))
+    return _interactions(
+        ratings, folder / "ratings.csv", name, item_table, None, columns=_CSV_RATING_COLUMNS
     )
 
 
@@ -295,6 +267,30 @@ def _top_tags(frame: pl.DataFrame, item_col: str, tag_col: str, k: int) -> pl.Da
         .sort(["item_id", "n", "first"], descending=[False, True, False])
         .group_by("item_id", maintain_order=True)
         .agg(pl.col("t").head(k).alias("tags"))
+    )
+
+
+def _interactions(
+    ratings: pl.DataFrame,
+    source: Path,
+    name: str,
+    item_table: pl.DataFrame | None,
+    user_table: pl.DataFrame | None,
+    *,
+    columns: tuple[str, str, str, str] = ("user", "item", "rating", "ts"),
+) -> Interactions:
+    """Explicit ratings with timestamps; ``columns`` = user, item, rating, time."""
+    user_col, item_col, weight_col, time_col = columns
+    return Interactions.from_frame(
+        ratings,
+        user_col=user_col,
+        item_col=item_col,
+        weight_col=weight_col,
+        time_col=time_col,
+        item_table=item_table,
+        user_table=user_table,
+        name=name,
+        source=str(source),
     )
 
 
