@@ -52,7 +52,7 @@ def test_config_reports_every_problem() -> None:
             trainable="all",  # type: ignore[arg-type]
             num_trainable_layers=0,
             lora_rank=0,
-            lora_alpha=0.0,
+            lora_alpha=0,
             seed=-1,
         )
     message = str(info.value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,7 +47,7 @@ def info_command(
     from ssl4rec.data.registry import dataset_home, dataset_info, load_dataset
 
     info = dataset_info(name)
-    out = {
+    out: dict[str, Any] = {
         "name": info.name,
         "description": info.description,
         "homepage": info.homepage,

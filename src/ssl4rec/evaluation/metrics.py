@@ -227,7 +227,7 @@ def precision(hits: np.ndarray, num_relevant: np.ndarray, k: int | None = None) 
 def hit_rate(hits: np.ndarray, num_relevant: np.ndarray, k: int | None = None) -> np.ndarray:
     """HitRate@K per user: 1.0 if any of the top K is relevant, else 0.0."""
     hits, _, _ = _prepare(hits, num_relevant, k)
-    return hits.any(axis=1).astype(np.float64)
+    return np.asarray(hits.any(axis=1), dtype=np.float64)
 
 
 def mrr(hits: np.ndarray, num_relevant: np.ndarray, k: int | None = None) -> np.ndarray:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -210,13 +210,16 @@ class RecommendationService:
             scores = _numpy(self.model.score_history([history]))
         return float(scores[0, item])
 
-    def similar(self, item: int, k: int) -> tuple[list[Scored], str]:
+    def similar(
+        self, item: int, k: int
+    ) -> tuple[list[Scored], Literal["item-vectors", "single-item-scores"]]:
         """Items most like ``item`` and the method used.
 
         With item vectors: cosine similarity. Otherwise the model's scores for a
         history made of ``item`` alone ("people who consumed this next consume").
         """
         exclude = [np.asarray([item])]
+        method: Literal["item-vectors", "single-item-scores"]
         if self.similar_index is not None:
             vectors = self.similar_index
             query = np.asarray(_numpy(self.model.item_vectors()), dtype=np.float32)[[item]]  # type: ignore[attr-defined]

@@ -12,9 +12,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssl4rec.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Insert
 
 __all__ = ["EventRecord", "EventStore", "StoredEvent"]
 
@@ -134,8 +137,9 @@ class EventStore:
                     "received_at": now,
                 }
                 if ev.event_id is None:
-                    new_id = conn.execute(t.insert().values(**row)).inserted_primary_key[0]
-                    out.append(_stored(new_id, ev))
+                    key = conn.execute(t.insert().values(**row)).inserted_primary_key
+                    assert key is not None  # a single-row INSERT reports its key
+                    out.append(_stored(key[0], ev))
                     continue
                 new_id = conn.execute(self._insert_ignore(row)).scalar()
                 if new_id is not None:
@@ -157,16 +161,20 @@ class EventStore:
 
     def _insert_ignore(self, row: dict[str, Any]) -> Any:
         """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id."""
+        stmt: Insert
         if self.dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(self.table).on_conflict_do_nothing(index_elements=["event_id"])
         elif self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            stmt = postgresql_insert(self.table).on_conflict_do_nothing(index_elements=["event_id"])
         else:  # pragma: no cover - other backends
             raise ConfigError(
                 f"ServeSettings.db: event ids need SQLite or PostgreSQL; got {self.dialect!r}"
             )
-        stmt = insert(self.table).values(**row)
-        return stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(self.table.c.id)
+        return stmt.values(**row).returning(self.table.c.id)
 
     # ------------------------------------------------------------------ reading
     def user_items(self, user: str, *, limit: int) -> list[str]:
@@ -216,7 +224,9 @@ class EventStore:
         """Number of stored events."""
         sa = self._sa
         with self._locked(), self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar())
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar_one()
+            )
 
     def ping(self) -> None:
         """Run a trivial query (raises when the database is unreachable)."""

@@ -24,8 +24,11 @@ class ItemTextEncoder(Protocol):
         dim: Length of each output vector.
     """
 
-    name: str
-    dim: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
 
     def encode(
         self,

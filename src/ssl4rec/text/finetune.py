@@ -64,8 +64,9 @@ class FinetuneConfig:
     """Transformer layers trained with ``trainable="last_layers"`` (≥ 1)."""
     lora_rank: int = 8
     """Rank of the LoRA update matrices (≥ 1)."""
-    lora_alpha: float = 16.0
-    """LoRA scaling numerator; the update is scaled by ``lora_alpha / lora_rank``."""
+    lora_alpha: int = 16
+    """LoRA scaling numerator (≥ 1, an integer as in peft); the update is scaled by
+    ``lora_alpha / lora_rank``."""
     seed: int = 0
     """Seeds pair sampling, batch order, dropout and LoRA initialisation (≥ 0)."""
 

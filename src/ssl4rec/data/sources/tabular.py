@@ -99,7 +99,7 @@ def load_tabular(
             wrong separator, malformed lines.
     """
     path = Path(path)
-    numeric = {c: pl.Float64 for c in (weight_col,) if c is not None}
+    numeric: dict[str, type[pl.DataType]] = {c: pl.Float64 for c in (weight_col,) if c is not None}
     numeric.update({c: pl.Int64 for c in (time_col,) if c is not None})
     columns: dict[str, pl.DataType | type[pl.DataType]] = {user_col: pl.Utf8, item_col: pl.Utf8}
     columns.update(numeric)
