@@ -268,7 +268,10 @@ def _unisrec_data(folder: str | Path, name: str | None) -> tuple[Interactions, n
     item_ids = _read_index(Path(f"{prefix}.item2index"), "UniSRec item index")
     user_ids = _read_index(Path(f"{prefix}.user2index"), "UniSRec user index")
     sequences = _reconstruct(prefix)
-    users, items, positions, labels = [], [], [], []
+    users: list[str] = []
+    items: list[str] = []
+    positions: list[int] = []
+    labels: list[int] = []
     try:
         order = sorted(sequences, key=int)
     except ValueError:
@@ -303,8 +306,8 @@ def _unisrec_data(folder: str | Path, name: str | None) -> tuple[Interactions, n
             pl.col("item_id:token").alias("item_id"),
             pl.col("text:token_seq").str.strip_chars().alias("description"),
         )
-        order = pl.DataFrame({"item_id": pl.Series(item_ids, dtype=pl.Utf8)})
-        item_table = order.join(
+        by_index = pl.DataFrame({"item_id": pl.Series(item_ids, dtype=pl.Utf8)})
+        item_table = by_index.join(
             text.unique("item_id", keep="first", maintain_order=True),
             on="item_id",
             how="left",
