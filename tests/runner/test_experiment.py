@@ -115,3 +115,39 @@ def test_set_of_a_tuned_field_removes_its_axis_and_says_so(caplog):
     assert "model.l2_reg is set explicitly" in caplog.text
     assert load_experiment(path).tune["l2_reg"]  # without --set the grid stays
     assert load_experiment(path, overrides=["tune={}"]).tune == {}
+
+
+def test_a_data_path_clears_the_default_dataset_and_both_are_an_error(tmp_path):
+    path = tmp_path / "csv.yaml"
+    path.write_text(
+        "data: {path: events.csv, format: csv}\nmodel: {name: pop}\n", encoding="utf-8"
+    )
+    cfg = load_experiment(path)
+    assert cfg.data.dataset is None and cfg.data.path == "events.csv"
+    path.write_text(
+        "data: {dataset: ml-100k, path: events.csv}\nmodel: {name: pop}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"data\.dataset must be null when path is set"):
+        load_experiment(path)
+
+
+def test_the_custom_csv_template_runs_on_a_file(tmp_path):
+    import json
+
+    import numpy as np
+
+    from ssl4rec.runner import run_experiment
+
+    rng = np.random.default_rng(0)
+    rows = ["user_id,item_id,ts,rating"]
+    for user in range(60):
+        for step, item in enumerate(rng.choice(30, size=15, replace=False)):
+            rows.append(f"u{user},i{item},{user * 100 + step},{rng.choice([3, 4, 5])}")
+    csv = tmp_path / "events.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    template = Path(__file__).parents[2] / "configs" / "ease-custom-csv.yaml"
+    cfg = load_experiment(template, overrides=[f"data.path={csv}"])
+    result = run_experiment(cfg, out_dir=tmp_path / "run")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["dataset"] == str(csv)
+    assert 0.0 <= result.test.metrics["ndcg@10"] <= 1.0

@@ -49,9 +49,10 @@ class DataConfig:
     """Where the interactions come from and how they are cleaned."""
 
     dataset: str | None = "ml-100k"
-    """A registered dataset name (``ssl4rec datasets list``); or null with ``path``."""
+    """A registered dataset name (``ssl4rec datasets list``); null when ``path`` is set
+    (a YAML ``data`` section with ``path`` and no ``dataset`` clears the default)."""
     path: str | None = None
-    """A local file or folder; used instead of ``dataset`` when given."""
+    """A local file or folder, instead of ``dataset`` (set one of the two)."""
     format: DataFormat = "auto"
     """How to read ``path``; ``auto`` guesses from the file names."""
     columns: dict[str, str] = field(default_factory=dict)
@@ -65,6 +66,12 @@ class DataConfig:
         c = Checks("DataConfig")
         if self.dataset is None and self.path is None:
             c.fail("dataset", "a dataset name, or path must be set", None)
+        if self.dataset is not None and self.path is not None:
+            c.fail(
+                "dataset",
+                f"null when path is set (path={self.path!r}; set one of the two)",
+                self.dataset,
+            )
         unknown = set(self.columns) - {"user", "item", "rating", "timestamp"}
         if unknown:
             c.fail("columns", "keys among ['user', 'item', 'rating', 'timestamp']", sorted(unknown))
@@ -205,6 +212,10 @@ class ExperimentConfig:
             "eval": EvalConfig,
             "train": TrainConfig,
         }
+        data_section = data.get("data")
+        if isinstance(data_section, Mapping) and "path" in data_section:
+            # a file of one's own: the default dataset name must not leak into results
+            data = {**data, "data": {"dataset": None, **data_section}}
         for key, section_cls in specs.items():
             if data.get(key) is None:
                 continue
