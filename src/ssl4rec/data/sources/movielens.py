@@ -53,7 +53,12 @@ _U_ITEM_NAMES = [
 ]  # fmt: skip
 
 _RATING_SCHEMA = {"user": pl.Utf8, "item": pl.Utf8, "rating": pl.Float64, "ts": pl.Int64}
-_ITEM_SCHEMA = {"item_id": pl.Utf8, "title": pl.Utf8, "year": pl.Int32, "genres": pl.List(pl.Utf8)}
+_ITEM_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "item_id": pl.Utf8,
+    "title": pl.Utf8,
+    "year": pl.Int32,
+    "genres": pl.List(pl.Utf8),
+}
 
 
 def detect_movielens_variant(path: str | Path) -> str:
