@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import BaseModel
 
@@ -189,28 +190,8 @@ async def user_recommendations(
     Unknown users get the most popular items, labelled ``fallback: "popularity"``.
     """
     _check_k(service, k)
-    history, known = service.user_history(user)
-    if not known or not len(history):
-        return _json(
-            RecommendationsOut(
-                user=user,
-                model=service.model.name,
-                items=_items(service, service.popular(k)),
-                fallback="popularity",
-                history_length=0,
-                retrieval="popularity",
-            )
-        )
-    scored = service.recommend(history, k, exclude_seen=exclude_seen, explain=explain)
-    return _json(
-        RecommendationsOut(
-            user=user,
-            model=service.model.name,
-            items=_items(service, scored),
-            history_length=len(history),
-            retrieval=service.retrieval,
-        )
-    )
+    history, _known = service.user_history(user)  # unknown users have an empty history
+    return _recommendations(service, user, history, k, exclude_seen=exclude_seen, explain=explain)
 
 
 @router.get(
@@ -287,23 +268,36 @@ async def session_recommendations(service: Service, body: SessionRequest) -> Any
             422, "items", f"items must hold at most {limit} ids; got {len(body.items)}"
         )
     history = service.item_indices(body.items)
+    return _recommendations(
+        service, None, history, body.k, exclude_seen=body.exclude_seen, explain=body.explain
+    )
+
+
+def _recommendations(
+    service: RecommendationService,
+    user: str | None,
+    history: np.ndarray,
+    k: int,
+    *,
+    exclude_seen: bool,
+    explain: bool,
+) -> Response:
+    """Top-``k`` from ``history``; the most popular items, labelled, when it is empty."""
     if not len(history):
         return _json(
             RecommendationsOut(
-                user=None,
+                user=user,
                 model=service.model.name,
-                items=_items(service, service.popular(body.k)),
+                items=_items(service, service.popular(k)),
                 fallback="popularity",
                 history_length=0,
                 retrieval="popularity",
             )
         )
-    scored = service.recommend(
-        history, body.k, exclude_seen=body.exclude_seen, explain=body.explain
-    )
+    scored = service.recommend(history, k, exclude_seen=exclude_seen, explain=explain)
     return _json(
         RecommendationsOut(
-            user=None,
+            user=user,
             model=service.model.name,
             items=_items(service, scored),
             history_length=len(history),
@@ -368,28 +362,23 @@ def _record(ev: EventIn, now: int) -> EventRecord:
     )
 
 
-@router.post(
-    "/events",
-    response_model=EventOut,
-    status_code=status.HTTP_201_CREATED,
-    dependencies=[Depends(require_api_key)],
-    responses=_errors(401, 403, 404),
-    tags=["events"],
-)
+_WRITE_EVENTS: dict[str, Any] = {
+    "status_code": status.HTTP_201_CREATED,
+    "dependencies": [Depends(require_api_key)],
+    "responses": _errors(401, 403, 404),
+    "tags": ["events"],
+}
+"""Route settings of both event writes: 201, the API key when one is set."""
+
+
+@router.post("/events", response_model=EventOut, **_WRITE_EVENTS)
 def post_event(service: Service, body: EventIn) -> Any:
     """Store one interaction; the user's next recommendations include it."""
     stored = service.add_events([_record(body, int(time.time()))])
     return _json(_event_out(stored[0]), status.HTTP_201_CREATED)
 
 
-@router.post(
-    "/events/batch",
-    response_model=EventsOut,
-    status_code=status.HTTP_201_CREATED,
-    dependencies=[Depends(require_api_key)],
-    responses=_errors(401, 403, 404),
-    tags=["events"],
-)
+@router.post("/events/batch", response_model=EventsOut, **_WRITE_EVENTS)
 def post_events(service: Service, body: EventBatch) -> Any:
     """Store several interactions in one transaction (all or none)."""
     now = int(time.time())
