@@ -146,17 +146,7 @@ class EventStore:
                     out.append(_stored(new_id, ev))
                     continue
                 old = conn.execute(sa.select(t).where(t.c.event_id == ev.event_id)).one()
-                out.append(
-                    StoredEvent(
-                        id=int(old.id),
-                        user=old.user_id,
-                        item=old.item_id,
-                        timestamp=int(old.timestamp),
-                        weight=float(old.weight),
-                        event_id=old.event_id,
-                        duplicate=True,
-                    )
-                )
+                out.append(_from_row(old, duplicate=True))
         return out
 
     def _insert_ignore(self, row: dict[str, Any]) -> Any:
@@ -195,17 +185,7 @@ class EventStore:
         )
         with self._locked(), self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        return [
-            StoredEvent(
-                id=int(r.id),
-                user=r.user_id,
-                item=r.item_id,
-                timestamp=int(r.timestamp),
-                weight=float(r.weight),
-                event_id=r.event_id,
-            )
-            for r in reversed(rows)
-        ]
+        return [_from_row(r) for r in reversed(rows)]
 
     def users(self, *, limit: int = 100) -> list[str]:
         """Ids of users with stored events, most recently active first."""
@@ -247,6 +227,19 @@ class _NoLock:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _from_row(row: Any, *, duplicate: bool = False) -> StoredEvent:
+    """A ``StoredEvent`` from a row of the events table."""
+    return StoredEvent(
+        id=int(row.id),
+        user=row.user_id,
+        item=row.item_id,
+        timestamp=int(row.timestamp),
+        weight=float(row.weight),
+        event_id=row.event_id,
+        duplicate=duplicate,
+    )
 
 
 def _stored(new_id: Any, ev: EventRecord) -> StoredEvent:
