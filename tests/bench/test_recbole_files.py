@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ssl4rec.bench.peers.recbole import parse_metrics, write_benchmark_files
+from ssl4rec.bench.peers.recbole import parse_metrics, recbole_config, write_benchmark_files
+from ssl4rec.bench.suite import load_suite
 from ssl4rec.data.sources import load_tabular
 from ssl4rec.data.splits import make_split
 
@@ -48,3 +49,15 @@ def test_sequential_files_carry_histories(tiny_csv, tmp_path):
 def test_parse_metrics_maps_names():
     out = parse_metrics({"ndcg@10": 0.1, "itemcoverage@10": 0.2, "giniindex@10": 0.9, "x": 1})
     assert out == {"ndcg@10": 0.1, "coverage@10": 0.2, "gini@10": 0.9}
+
+
+def test_recbole_runs_the_epochs_of_our_model_config(tmp_path):
+    suite = load_suite("ciao-speed")
+    suite.validate()  # every cell's experiment config loads
+    entry = next(e for e in suite.models if e.label == "multdae")
+    assert suite.experiment(entry, 0).model.epochs == 5
+    config = recbole_config(
+        suite, entry, 0, data_path=tmp_path, dataset="ciao", checkpoint_dir=tmp_path
+    )
+    assert config["epochs"] == 5
+    assert config["stopping_step"] == 10**6  # patience: null in the suite

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,6 @@ def split():
     ("kwargs", "field"),
     [
         ({"patience": 0}, "patience"),
-        ({"max_epochs": 0}, "max_epochs"),
         ({"eval_every": -1}, "eval_every"),
         ({"device": "tpu"}, "device"),
         ({"monitor": "ndcg"}, "monitor"),
@@ -60,16 +60,25 @@ def test_invalid_train_config_names_the_field(kwargs: dict[str, Any], field: str
 def test_train_config_round_trips() -> None:
     from ssl4rec.config.base import from_dict, to_dict
 
-    config = TrainConfig(max_epochs=3, run_dir="runs/x", grad_clip=5.0, seed=2)
+    config = TrainConfig(patience=3, run_dir="runs/x", grad_clip=5.0)
     assert from_dict(TrainConfig, to_dict(config)) == config
+    assert set(to_dict(config)).isdisjoint({"max_epochs", "seed", "renamed_fields"})
+
+
+@pytest.mark.parametrize(("old", "new"), [("max_epochs", "model.epochs"), ("seed", "model.seed")])
+def test_removed_train_fields_name_their_new_place(old: str, new: str) -> None:
+    from ssl4rec.config.base import from_dict
+
+    with pytest.raises(ConfigError, match=rf"^train: field '{old}' was renamed to '{new}'$"):
+        from_dict(TrainConfig, {old: 3}, where="train")
 
 
 # ---------------------------------------------------------------------- run folder
 def test_run_folder_has_every_file(split, tmp_path: Path, caplog) -> None:
     run_dir = tmp_path / "run"
     with caplog.at_level(logging.INFO, logger="ssl4rec"):
-        model = MultVAE(VAE).fit(
-            split.train, valid=split.valid, train_config=_train(max_epochs=3, run_dir=str(run_dir))
+        model = MultVAE(replace(VAE, epochs=3)).fit(
+            split.train, valid=split.valid, train_config=_train(run_dir=str(run_dir))
         )
     names = {p.name for p in run_dir.iterdir()}
     assert {
@@ -104,8 +113,8 @@ def test_run_folder_has_every_file(split, tmp_path: Path, caplog) -> None:
 
 def test_fit_leaves_global_rng_alone(split) -> None:
     before = torch.get_rng_state()
-    MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4)).fit(
-        split.train, train_config=_train(max_epochs=1)
+    MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4, epochs=1)).fit(
+        split.train, train_config=_train()
     )
     assert torch.equal(before, torch.get_rng_state())
 
@@ -114,15 +123,16 @@ def test_fit_leaves_global_rng_alone(split) -> None:
 @pytest.mark.parametrize(("model_class", "config"), [(MultVAE, VAE), (CFGAN, GAN)])
 def test_resume_reaches_the_uninterrupted_weights(split, tmp_path: Path, model_class, config):
     users = np.arange(split.num_users)
-    whole = model_class(config).fit(
-        split.train, valid=split.valid, train_config=_train(max_epochs=4)
+    whole = model_class(replace(config, epochs=4)).fit(
+        split.train, valid=split.valid, train_config=_train()
     )
     run = str(tmp_path / "run")
-    model_class(config).fit(
-        split.train, valid=split.valid, train_config=_train(max_epochs=2, run_dir=run)
+    model_class(replace(config, epochs=2)).fit(
+        split.train, valid=split.valid, train_config=_train(run_dir=run)
     )
-    resumed = model_class(config).fit(
-        split.train, valid=split.valid, train_config=_train(max_epochs=4, run_dir=run, resume=True)
+    # a longer run may resume a shorter one: epochs only bounds the run length
+    resumed = model_class(replace(config, epochs=4)).fit(
+        split.train, valid=split.valid, train_config=_train(run_dir=run, resume=True)
     )
     assert resumed.train_summary["epochs_run"] == 4
     assert torch.equal(whole.score(users), resumed.score(users))
@@ -132,25 +142,41 @@ def test_resume_reaches_the_uninterrupted_weights(split, tmp_path: Path, model_c
 
 def test_resume_refuses_a_different_config(split, tmp_path: Path) -> None:
     run = str(tmp_path / "run")
-    MultVAE(VAE).fit(split.train, train_config=_train(max_epochs=1, run_dir=run))
-    other = MultVAEConfig(**{**VAE.__dict__, "dropout": 0.2})
+    MultVAE(replace(VAE, epochs=1)).fit(split.train, train_config=_train(run_dir=run))
+    other = MultVAEConfig(**{**VAE.__dict__, "dropout": 0.2, "epochs": 2})
     with pytest.raises(ConfigError, match=r"cannot resume .*model\.dropout: 0\.5 != 0\.2"):
-        MultVAE(other).fit(split.train, train_config=_train(max_epochs=2, run_dir=run, resume=True))
+        MultVAE(other).fit(split.train, train_config=_train(run_dir=run, resume=True))
+
+
+def test_resume_refuses_a_different_seed(split, tmp_path: Path) -> None:
+    run = str(tmp_path / "run")
+    MultVAE(replace(VAE, epochs=1)).fit(split.train, train_config=_train(run_dir=run))
+    with pytest.raises(ConfigError, match=r"cannot resume .*model\.seed: 0 != 1"):
+        MultVAE(replace(VAE, epochs=2, seed=1)).fit(
+            split.train, train_config=_train(run_dir=run, resume=True)
+        )
+
+
+def test_resume_refuses_different_train_settings(split, tmp_path: Path) -> None:
+    run = str(tmp_path / "run")
+    MultVAE(replace(VAE, epochs=1)).fit(split.train, train_config=_train(run_dir=run))
+    with pytest.raises(ConfigError, match=r"cannot resume .*train\.grad_clip: None != 1\.0"):
+        MultVAE(replace(VAE, epochs=2)).fit(
+            split.train, train_config=_train(run_dir=run, resume=True, grad_clip=1.0)
+        )
 
 
 def test_resume_refuses_different_data(split, tmp_path: Path) -> None:
     run = str(tmp_path / "run")
-    MultVAE(VAE).fit(split.train, train_config=_train(max_epochs=1, run_dir=run))
+    MultVAE(replace(VAE, epochs=1)).fit(split.train, train_config=_train(run_dir=run))
     data = block_interactions(seed=5)
     with pytest.raises(ConfigError, match="training data differs"):
-        MultVAE(VAE).fit(data, train_config=_train(max_epochs=2, run_dir=run, resume=True))
+        MultVAE(replace(VAE, epochs=2)).fit(data, train_config=_train(run_dir=run, resume=True))
 
 
 def test_resume_without_checkpoint_is_refused(split, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no last checkpoint"):
-        MultVAE(VAE).fit(
-            split.train, train_config=_train(max_epochs=2, run_dir=str(tmp_path), resume=True)
-        )
+        MultVAE(VAE).fit(split.train, train_config=_train(run_dir=str(tmp_path), resume=True))
 
 
 def test_optimizer_state_round_trips_without_pickle() -> None:
@@ -189,11 +215,9 @@ def test_nan_loss_stops_and_keeps_the_best_checkpoint(split, tmp_path: Path) -> 
     from safetensors.torch import load_file
 
     run = tmp_path / "run"
-    model = _DivergingDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4))
+    model = _DivergingDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4, epochs=5))
     with pytest.raises(TrainingDivergedError, match="loss is nan at epoch 3"):
-        model.fit(
-            split.train, valid=split.valid, train_config=_train(max_epochs=5, run_dir=str(run))
-        )
+        model.fit(split.train, valid=split.valid, train_config=_train(run_dir=str(run)))
     best = load_file(str(run / "best.safetensors"))
     assert best and all(torch.isfinite(t).all() for t in best.values())
     log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
@@ -207,8 +231,8 @@ def test_nan_loss_stops_and_keeps_the_best_checkpoint(split, tmp_path: Path) -> 
 def test_early_stopping_restores_the_best_epoch(split, monkeypatch) -> None:
     values = iter([0.5, 0.6, 0.4, 0.3, 0.2, 0.1])
     monkeypatch.setattr(Trainer, "_validate", lambda self, model, valid, seen: next(values))
-    model = MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4))
-    config = TrainConfig(progress=False, device="cpu", max_epochs=6, patience=2)
+    model = MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4, epochs=6))
+    config = TrainConfig(progress=False, device="cpu", patience=2)
     summary = model.fit(split.train, valid=split.valid, train_config=config).train_summary
     assert summary["stopped_reason"] == "patience"
     assert summary["epochs_run"] == 4
@@ -216,19 +240,37 @@ def test_early_stopping_restores_the_best_epoch(split, monkeypatch) -> None:
 
 
 def test_time_budget_stops_after_one_epoch(split) -> None:
-    model = MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4))
-    summary = model.fit(
-        split.train, train_config=_train(max_epochs=50, time_budget_s=1e-6)
-    ).train_summary
+    model = MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4, epochs=50))
+    summary = model.fit(split.train, train_config=_train(time_budget_s=1e-6)).train_summary
     assert summary["epochs_run"] == 1 and summary["stopped_reason"] == "time_budget"
 
 
-def test_max_epochs_defaults_to_the_model_config(split) -> None:
-    model = MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4, epochs=2))
-    assert model.fit(split.train, train_config=_train()).train_summary["epochs_run"] == 2
+@pytest.mark.parametrize("epochs", [2, 3])
+def test_the_epoch_limit_is_the_model_configs(split, epochs: int) -> None:
+    model = MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4, epochs=epochs))
+    summary = model.fit(split.train, train_config=_train()).train_summary
+    assert summary["epochs_run"] == epochs and summary["stopped_reason"] == "max_epochs"
+
+
+def test_the_training_seed_is_the_model_configs(split, monkeypatch) -> None:
+    import ssl4rec.training.trainer as trainer_module
+
+    seeds: list[int] = []
+    isolated = trainer_module.isolated_rng
+
+    def recording(seed: int, device: torch.device):
+        seeds.append(seed)
+        return isolated(seed, device)
+
+    monkeypatch.setattr(trainer_module, "isolated_rng", recording)
+    for seed in (0, 7):
+        MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4, epochs=1, seed=seed)).fit(
+            split.train, train_config=_train()
+        )
+    assert seeds == [0, 7]
 
 
 def test_grad_clip_runs(split) -> None:
-    model = MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4))
-    model.fit(split.train, train_config=_train(max_epochs=1, grad_clip=0.1))
+    model = MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4, epochs=1))
+    model.fit(split.train, train_config=_train(grad_clip=0.1))
     assert torch.isfinite(model.score(np.arange(3))).all()

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -47,10 +47,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """Settings of the training loop (model hyperparameters live in the model config)."""
+    """Settings of the training loop.
 
-    max_epochs: int | None = None
-    """Epoch limit; ``None`` uses the model config's ``epochs``."""
+    Model hyperparameters live in the model config, among them the epoch limit
+    (``model.epochs``) and the seed of batch order, dropout and sampling
+    (``model.seed``); the trainer reads both from there.
+    """
+
+    renamed_fields: ClassVar[dict[str, str]] = {"max_epochs": "model.epochs", "seed": "model.seed"}
+    """Former fields and where their setting lives now (a config naming one is refused)."""
+
     time_budget_s: float | None = None
     """Stop after the epoch that crosses this many seconds; ``None`` = no limit."""
     patience: int | None = 10
@@ -73,22 +79,17 @@ class TrainConfig:
     """Progress bar; ``None`` = on when stderr is a terminal."""
     grad_clip: float | None = None
     """Clip the global gradient norm per step to this value; ``None`` = off."""
-    seed: int | None = None
-    """Seed of batch order, dropout and sampling; ``None`` uses the model config's seed."""
     eval_batch_size: int = 1024
     """Users scored at once during validation."""
 
     def __post_init__(self) -> None:
         checks = Checks(type(self).__name__)
-        checks.positive("max_epochs", self.max_epochs)
         checks.positive("time_budget_s", self.time_budget_s)
         checks.positive("patience", self.patience)
         checks.positive("eval_every", self.eval_every)
         checks.positive("num_threads", self.num_threads)
         checks.positive("grad_clip", self.grad_clip)
         checks.positive("eval_batch_size", self.eval_batch_size)
-        if self.seed is not None:
-            checks.non_negative("seed", self.seed)
         base = self.device.split(":", 1)[0]
         if base not in ("auto", "cpu", "cuda") or (base == "auto" and ":" in self.device):
             checks.fail("device", "one of ['auto', 'cpu', 'cuda']", self.device)
@@ -116,7 +117,7 @@ class Trainer:
     """Fits a ``Recommender`` through its hooks (see ``models/base.py``).
 
     Example:
-        >>> Trainer(TrainConfig(max_epochs=20, run_dir="runs/vae")).fit(model, train, valid=valid)
+        >>> Trainer(TrainConfig(patience=5, run_dir="runs/vae")).fit(model, train, valid=valid)
     """
 
     def __init__(
@@ -146,8 +147,8 @@ class Trainer:
         """
         cfg = self.config
         device = resolve_device(cfg.device)
-        max_epochs = cfg.max_epochs or model.config.epochs
-        seed = cfg.seed if cfg.seed is not None else int(model.config.seed)
+        max_epochs = int(model.config.epochs)
+        seed = int(model.config.seed)
         modules = model.modules()
         if not modules:
             raise ConfigError(f"{type(model).__name__} has no trainable modules to fit")

@@ -258,7 +258,7 @@ def recbole_config(
             topk.add(int(k))
     train = {**suite.train, **entry.train}
     model_cfg = entry.model
-    epochs = train.get("max_epochs") or model_cfg.get("epochs") or 300
+    epochs = model_cfg.get("epochs") or 300
     monitor = str(train.get("monitor", "ndcg@10"))
     base, _, k = monitor.partition("@")
     patience = train.get("patience", 10)
