@@ -101,3 +101,14 @@ def test_config_show_applies_overrides(tmp_path, csv_dataset):
     result = CliRunner().invoke(app, ["config", "show", str(cfg), "--set", "model.l2_reg=42.0"])
     assert result.exit_code == 0, result.output
     assert "l2_reg: 42.0" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["train"], ["evaluate"], ["recommend"], ["quickstart"], ["bench"], ["serve"],
+     ["config", "show"], ["datasets", "list"]],
+)
+def test_help_shows_no_value_placeholder_for_flags(command):
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Show and validate experiment configs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Show and validate experiment configs.", no_args_is_help=True, rich_markup_mode=None
+)
 
 SetOption = Annotated[
     list[str] | None, typer.Option("--set", help="Override a field: section.field=value.")
@@ -17,7 +19,13 @@ SetOption = Annotated[
 @app.command("show")
 def show_command(
     path: Path,
-    resolved: Annotated[bool, typer.Option("--resolved", help="Print with every default filled in.")] = True,
+    resolved: Annotated[
+        bool,
+        typer.Option(
+            "--resolved/--as-written",
+            help="Print with every default filled in, or the file as written.",
+        ),
+    ] = True,
     set_: SetOption = None,
 ) -> None:
     """Print the merged config (defaults < file < --set) as YAML."""

@@ -9,7 +9,9 @@ import typer
 
 from ssl4rec.cli._output import echo_json, format_table
 
-app = typer.Typer(help="List, fetch and describe named datasets.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, fetch and describe named datasets.", no_args_is_help=True, rich_markup_mode=None
+)
 
 HomeOption = Annotated[
     Path | None, typer.Option("--home", help="Cache folder (default $SSL4REC_HOME or the user cache).")

@@ -27,6 +27,8 @@ app = typer.Typer(
     help="Self-supervised, language-model-enhanced recommendation.",
     no_args_is_help=True,
     add_completion=False,
+    # plain help: a flag shows no value placeholder (rich help prints `<bool>` for it)
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 app.add_typer(datasets_cmd.app, name="datasets")
