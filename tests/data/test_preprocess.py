@@ -59,3 +59,27 @@ def test_min_history_and_pipeline():
 def test_config_rejects_negative_k():
     with pytest.raises(ConfigError, match=r"PreprocessConfig.user_k must be ≥ 0; got -1"):
         PreprocessConfig(user_k=-1)
+
+
+def test_exact_duplicates_are_counted_and_warned_about_when_dedupe_is_off(caplog):
+    import logging
+
+    from ssl4rec.data.preprocess import PreprocessConfig, count_exact_duplicates, preprocess
+
+    rows = [
+        ("u1", "a", 5.0, 1),
+        ("u1", "a", 4.0, 1),
+        ("u1", "a", 5.0, 2),
+        ("u2", "a", 5.0, 1),
+        ("u1", "a", 3.0, 1),
+    ]
+    data = _data(rows)
+    assert count_exact_duplicates(data) == 2  # the same user, item and time again
+    with caplog.at_level(logging.WARNING, logger="ssl4rec"):
+        out = preprocess(data, PreprocessConfig(dedupe=False))
+    assert len(out) == 5
+    assert "2 events repeat an earlier (user, item, timestamp)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ssl4rec"):
+        preprocess(data, PreprocessConfig(dedupe=True))
+    assert "repeat an earlier" not in caplog.text

@@ -17,6 +17,7 @@ from ssl4rec.data.interactions import Interactions
 
 __all__ = [
     "PreprocessConfig",
+    "count_exact_duplicates",
     "dedupe",
     "implicit",
     "k_core",
@@ -40,6 +41,16 @@ def dedupe(data: Interactions, *, keep: Literal["latest", "first"] = "latest") -
     if len(kept) < len(data):
         logger.info("dedupe: removed=%d kept=%d", len(data) - len(kept), len(kept))
     return data.select(kept).reindexed()
+
+
+def count_exact_duplicates(data: Interactions) -> int:
+    """Events whose (user, item, timestamp) already occurred earlier in ``data``."""
+    if len(data) == 0:
+        return 0
+    rows = np.stack(
+        [data.users.astype(np.int64), data.items.astype(np.int64), data.timestamps], axis=1
+    )  # (n, 3)
+    return len(data) - len(np.unique(rows, axis=0))
 
 
 def implicit(data: Interactions, *, threshold: float | None = None) -> Interactions:
@@ -108,6 +119,14 @@ def preprocess(data: Interactions, config: PreprocessConfig) -> Interactions:
     n0 = len(data)
     if config.dedupe:
         data = dedupe(data)
+    else:
+        repeated = count_exact_duplicates(data)
+        if repeated:
+            logger.warning(
+                "preprocess: %d events repeat an earlier (user, item, timestamp) exactly and "
+                "are kept; set data.preprocess.dedupe: true to keep one event per (user, item)",
+                repeated,
+            )
     if config.implicit:
         data = implicit(data, threshold=config.rating_threshold)
     if config.user_k or config.item_k:

@@ -87,11 +87,16 @@ def read_text(path: Path, *, encoding: str = "utf-8") -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"{path}, line {line}: not valid {encoding} text ({exc.reason}); "
-            "is the file in another encoding (e.g. latin-1)?"
-        ) from None
+        raise _decode_error(path, data, exc, encoding) from None
+
+
+def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, encoding: str) -> DataError:
+    """The error for undecodable bytes, naming the line they are on."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    return DataError(
+        f"{path}, line {line}: not valid {encoding} text ({exc.reason}); "
+        "is the file in another encoding (e.g. latin-1)?"
+    )
 
 
 def _guess_sep(line: str) -> str | None:
@@ -143,8 +148,13 @@ def read_delimited(
     """
     check_file(path, what=what)
     raw = read_bytes(path)
-    if encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "ascii"):
-        raw = raw.decode(encoding).encode("utf-8")
+    try:
+        if encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "ascii"):
+            raw = raw.decode(encoding).encode("utf-8")
+        else:
+            raw.decode("utf-8")  # Polars would only say "invalid utf-8 sequence"
+    except UnicodeDecodeError as exc:
+        raise _decode_error(path, raw, exc, encoding) from None
     poll_sep = sep
     if len(sep) > 1:  # Polars takes one-byte separators; "::" files never contain TABs
         raw = raw.replace(sep.encode(), b"\t")
