@@ -1,4 +1,8 @@
-"""``ssl4rec train --config FILE [--out RUN_DIR] [--set section.field=value]``."""
+"""``ssl4rec train --config FILE [--out RUN_DIR] [--set section.field=value]``.
+
+``ssl4rec train --resume RUN_DIR`` continues an interrupted run from its last
+checkpoint, with the experiment saved in ``RUN_DIR/config.yaml``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ import typer
 
 from ssl4rec.cli._output import echo_json, metrics_table
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Experiment YAML file.")]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Experiment YAML file.")
+]
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a field: section.field=value (repeatable)."),
@@ -18,16 +24,36 @@ SetOption = Annotated[
 
 
 def train_command(
-    config: ConfigOption,
+    config: ConfigOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Run folder (default runs/<model>-<time>).")] = None,
     set_: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            help="Continue the run in this folder from its last checkpoint "
+            "(its config.yaml is the experiment; --set may raise model.epochs).",
+        ),
+    ] = None,
 ) -> None:
     """Train a model from an experiment config, evaluate it, and save the run folder."""
+    from ssl4rec.errors import ConfigError
     from ssl4rec.runner import run_experiment
     from ssl4rec.runner.experiment import load_experiment
 
-    experiment = load_experiment(config, overrides=set_ or ())
+    overrides = list(set_ or ())
+    if resume is not None:
+        if config is not None or out is not None:
+            raise ConfigError("--resume takes the run folder's config and folder; drop --config/--out")
+        config = resume / "config.yaml"
+        if not config.is_file():
+            raise ConfigError(f"--resume: {config} not found; not a run folder of ssl4rec train")
+        overrides += ["train.resume=true", f"train.run_dir={resume / 'train'}"]
+        out = resume
+    elif config is None:
+        raise ConfigError("ssl4rec train needs --config FILE (or --resume RUN_DIR)")
+    experiment = load_experiment(config, overrides=overrides)
     run_dir = out or Path("runs") / f"{experiment.model_name}-{datetime.now():%Y%m%d-%H%M%S}"
     result = run_experiment(experiment, out_dir=run_dir)
     if as_json:
