@@ -1,5 +1,5 @@
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pytest
 
@@ -38,6 +38,27 @@ def test_round_trip_through_yaml(tmp_path):
 def test_unknown_key_suggests_the_field():
     with pytest.raises(ConfigError, match=r"Outer: unknown field 'learning_rte' \(did you mean 'learning_rate'\?\)"):
         from_dict(Outer, {"learning_rte": 0.1})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Renamed:
+    renamed_fields: ClassVar[dict[str, str]] = {"hidden_dim": "embedding_dim"}
+
+    embedding_dim: int = 8
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldsRenamed:
+    model: Renamed = field(default_factory=Renamed)
+
+
+def test_renamed_field_names_its_new_name():
+    with pytest.raises(ConfigError, match=r"^Renamed: field 'hidden_dim' was renamed to 'embedding_dim'$"):
+        from_dict(Renamed, {"hidden_dim": 16})
+    with pytest.raises(ConfigError, match=r"HoldsRenamed.model: field 'hidden_dim' was renamed to 'embedding_dim'"):
+        from_dict(HoldsRenamed, {"model": {"hidden_dim": 16}})
+    assert from_dict(Renamed, {"embedding_dim": 16}) == Renamed(embedding_dim=16)
+    assert "renamed_fields" not in to_dict(Renamed())
 
 
 def test_all_problems_reported_at_once():

@@ -165,7 +165,9 @@ def from_dict(cls: type[T], data: Mapping[str, Any], *, where: str | None = None
         An instance of ``cls`` (its ``__post_init__`` validation has run).
 
     Raises:
-        ConfigError: listing every unknown key, type mismatch and invalid value.
+        ConfigError: listing every unknown key, type mismatch and invalid value; a
+            key that ``cls.renamed_fields`` (a class-level mapping, old -> new name)
+            lists is reported with its new name.
     """
     owner = where or cls.__name__
     if not isinstance(data, Mapping):
@@ -174,9 +176,14 @@ def from_dict(cls: type[T], data: Mapping[str, Any], *, where: str | None = None
     hints = _hints(cls)
     problems: list[str] = []
     kwargs: dict[str, Any] = {}
+    # a class lists its former field names in ``renamed_fields: ClassVar[dict[str, str]]``
+    renamed: Mapping[str, str] = getattr(cls, "renamed_fields", {})
     for key, value in data.items():
         if key not in fields:
-            problems.append(f"{owner}: unknown field {key!r}{did_you_mean(str(key), fields)}")
+            if key in renamed:
+                problems.append(f"{owner}: field {key!r} was renamed to {renamed[key]!r}")
+            else:
+                problems.append(f"{owner}: unknown field {key!r}{did_you_mean(str(key), fields)}")
             continue
         kwargs[key] = _convert(value, hints[key], f"{owner}.{key}", problems)
     for name, f in fields.items():
