@@ -16,7 +16,7 @@ from ssl4rec.testing.fakes import HashTextEncoder
 from ssl4rec.training.trainer import TrainConfig
 
 TINY = dict(
-    hidden_dim=16,
+    embedding_dim=16,
     num_layers=1,
     num_heads=2,
     ff_dim=32,

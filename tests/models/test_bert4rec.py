@@ -7,6 +7,7 @@ import torch
 
 import pytest
 
+from ssl4rec.config.base import from_dict
 from ssl4rec.errors import ConfigError
 from ssl4rec.models.base import load_model
 from ssl4rec.models.bert4rec import BERT4Rec, BERT4RecConfig
@@ -17,7 +18,7 @@ from ssl4rec.training.trainer import TrainConfig
 
 @pytest.fixture(scope="module")
 def fitted():
-    model = BERT4Rec(**TINY, mask_prob=0.3, epochs=20)
+    model = BERT4Rec(**TINY, mask_ratio=0.3, epochs=20)
     return model.fit(cycle_data(), train_config=TrainConfig(progress=False, num_threads=1))
 
 
@@ -60,5 +61,14 @@ def test_save_load_round_trip(fitted, tmp_path):
 
 
 def test_config_validation():
-    with pytest.raises(ConfigError, match="mask_prob"):
-        BERT4RecConfig(mask_prob=0.0)
+    with pytest.raises(ConfigError, match=r"BERT4RecConfig.mask_ratio must be in \(0.0, 1.0\)"):
+        BERT4RecConfig(mask_ratio=0.0)
+
+
+def test_renamed_fields_name_their_new_names():
+    with pytest.raises(ConfigError) as err:
+        from_dict(BERT4RecConfig, {"mask_prob": 0.3, "hidden_dim": 16})
+    assert err.value.problems == [
+        "BERT4RecConfig: field 'mask_prob' was renamed to 'mask_ratio'",
+        "BERT4RecConfig: field 'hidden_dim' was renamed to 'embedding_dim'",
+    ]

@@ -107,7 +107,7 @@ def test_text_only_model_uses_given_vectors(data):
 
 def test_config_validation_reports_every_problem():
     with pytest.raises(ConfigError) as err:
-        SASRecConfig(hidden_dim=10, num_heads=3, dropout=1.0, max_seq_len=1, loss="hinge")
+        SASRecConfig(embedding_dim=10, num_heads=3, dropout=1.0, max_seq_len=1, loss="hinge")
     text = str(err.value)
     for field in ("num_heads", "dropout", "max_seq_len", "loss"):
         assert field in text
@@ -119,6 +119,14 @@ def test_config_round_trip_and_registry():
     assert get_model_class("sasrec") is SASRec
     with pytest.raises(ConfigError, match="item_repr"):
         from_dict(SASRecConfig, {"item_repr": "image"})
+
+
+def test_renamed_field_names_its_new_name():
+    with pytest.raises(
+        ConfigError, match=r"^SASRecConfig: field 'hidden_dim' was renamed to 'embedding_dim'$"
+    ):
+        from_dict(SASRecConfig, {"hidden_dim": 16})
+    assert from_dict(SASRecConfig, {"embedding_dim": 16}).embedding_dim == 16
 
 
 def test_seen_mask_marks_visible_items_once():

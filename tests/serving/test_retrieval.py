@@ -91,7 +91,7 @@ def test_sasrec_is_served_from_its_item_vectors(tiny_data, backend) -> None:
     from ssl4rec.training.trainer import TrainConfig
 
     model = SASRec(
-        hidden_dim=16, num_layers=1, num_heads=2, ff_dim=32, dropout=0.0, max_seq_len=8, epochs=2
+        embedding_dim=16, num_layers=1, num_heads=2, ff_dim=32, dropout=0.0, max_seq_len=8, epochs=2
     ).fit(tiny_data, train_config=TrainConfig(progress=False, num_threads=1))
     settings = ServeSettings(db=":memory:", retrieval=backend)  # type: ignore[arg-type]
     with TestClient(create_app(settings, model=model)) as c:

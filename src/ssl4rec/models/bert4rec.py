@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -28,14 +28,19 @@ logger = logging.getLogger(__name__)
 class BERT4RecConfig(SequentialConfig):
     """Hyperparameters of BERT4Rec (encoder and item fields: ``SequentialConfig``)."""
 
-    mask_prob: float = 0.2
+    renamed_fields: ClassVar[dict[str, str]] = {
+        **SequentialConfig.renamed_fields,
+        "mask_prob": "mask_ratio",
+    }
+
+    mask_ratio: float = 0.2
     """Share of items replaced by ``[MASK]`` in each training window, in (0, 1)."""
     mask_last_prob: float = 0.1
     """Extra chance per window that only its last item is masked (the serving task)."""
 
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
-        checks.in_range("mask_prob", self.mask_prob, 0.0, 1.0, low_open=True, high_open=True)
+        checks.in_range("mask_ratio", self.mask_ratio, 0.0, 1.0, low_open=True, high_open=True)
         checks.in_range("mask_last_prob", self.mask_last_prob, 0.0, 1.0)
 
 
@@ -70,7 +75,7 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
             chunk = [wins[i] for i in order[start : start + cfg.batch_size]]
             tokens = left_pad(chunk, length)  # (B, L)
             real = tokens > 0  # (B, L)
-            masked = (torch.rand(tokens.shape, generator=generator) < cfg.mask_prob) & real
+            masked = (torch.rand(tokens.shape, generator=generator) < cfg.mask_ratio) & real
             last_only = torch.rand(len(chunk), generator=generator) < cfg.mask_last_prob  # (B,)
             none = ~masked.any(dim=1)  # (B,) rows that drew no mask
             masked[last_only | none] = False

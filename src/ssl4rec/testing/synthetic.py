@@ -70,7 +70,7 @@ def block_split(**kwargs: object) -> Split:
 
 
 TINY_SEQUENTIAL: dict[str, object] = {
-    "hidden_dim": 16,
+    "embedding_dim": 16,
     "num_layers": 1,
     "num_heads": 2,
     "ff_dim": 32,

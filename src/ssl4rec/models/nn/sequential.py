@@ -45,14 +45,17 @@ C = TypeVar("C", bound="SequentialConfig")
 class SequentialConfig(GradientConfig):
     """Fields shared by the Transformer sequential models."""
 
+    renamed_fields: ClassVar[dict[str, str]] = {"hidden_dim": "embedding_dim"}
+    """Former field names -> current ones (``from_dict`` names the new one)."""
+
     max_seq_len: int = 50
     """Window length L: the most recent L items of a history are used."""
-    hidden_dim: int = 64
+    embedding_dim: int = 64
     """Width d of item vectors and hidden states."""
     num_layers: int = 2
     """Transformer blocks."""
     num_heads: int = 2
-    """Attention heads per block (must divide hidden_dim)."""
+    """Attention heads per block (must divide embedding_dim)."""
     ff_dim: int = 256
     """Hidden width of the feed-forward layers."""
     dropout: float = 0.2
@@ -85,7 +88,7 @@ class SequentialConfig(GradientConfig):
         super().validate(checks)
         if self.max_seq_len < 2:
             checks.fail("max_seq_len", "≥ 2", self.max_seq_len)
-        for name in ("hidden_dim", "num_layers", "num_heads", "ff_dim"):
+        for name in ("embedding_dim", "num_layers", "num_heads", "ff_dim"):
             checks.positive(name, getattr(self, name))
         checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
         checks.in_range("adaptor_dropout", self.adaptor_dropout, 0.0, 1.0, high_open=True)
@@ -93,7 +96,7 @@ class SequentialConfig(GradientConfig):
         checks.positive("num_experts", self.num_experts)
         checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
         if self.num_heads > 0:
-            checks.divides("num_heads", self.num_heads, "hidden_dim", self.hidden_dim)
+            checks.divides("num_heads", self.num_heads, "embedding_dim", self.embedding_dim)
 
 
 SEEN_BIAS_SCALE = 100.0
@@ -198,7 +201,7 @@ class SequentialRecommender(Recommender[C]):
         with seeded(cfg.seed):
             items = ItemEncoder(
                 n,
-                cfg.hidden_dim,
+                cfg.embedding_dim,
                 cfg.item_repr,
                 text=text,
                 trained=trained,
@@ -207,7 +210,7 @@ class SequentialRecommender(Recommender[C]):
                 id_dropout=cfg.id_dropout,
             )
             encoder = TransformerEncoder(
-                cfg.hidden_dim,
+                cfg.embedding_dim,
                 cfg.num_layers,
                 cfg.num_heads,
                 cfg.ff_dim,
