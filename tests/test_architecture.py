@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -43,3 +44,23 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "BROKEN" in result.stdout
     assert "ssl4rec.evaluation.metrics -> ssl4rec.models.base" in result.stdout
+
+
+def test_models_never_import_the_text_layer() -> None:
+    # the layers allow it (text sits below models), but models receive item vectors
+    # (an array or an ItemTextSource); encoders and the cache belong to the caller
+    found = []
+    for path in sorted((ROOT / "src" / "ssl4rec" / "models").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found += [
+                f"{path.name}: {name}"
+                for name in names
+                if name == "ssl4rec.text" or name.startswith("ssl4rec.text.")
+            ]
+    assert found == []

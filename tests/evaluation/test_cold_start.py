@@ -13,6 +13,7 @@ from ssl4rec.errors import ConfigError
 from ssl4rec.evaluation.cold_start import cold_start_split, evaluate_cold_start
 from ssl4rec.models.sasrec import SASRec
 from ssl4rec.testing.fakes import HashTextEncoder
+from ssl4rec.text.cache import item_embeddings
 from ssl4rec.training.trainer import TrainConfig
 
 TINY = dict(
@@ -89,8 +90,8 @@ def test_text_model_ranks_cold_items_and_id_model_cannot(data, tmp_path):
     cs = cold_start_split(data, fraction=0.1, seed=0)
     cfg = TrainConfig(progress=False, num_threads=1)
     id_model = SASRec(**TINY, epochs=8).fit(cs.split.train, train_config=cfg)
-    text_model = SASRec(**TINY, epochs=8, item_repr="text", text_cache_dir=str(tmp_path))
-    text_model = SASRec(text_model.config, text_encoder=HashTextEncoder(32))
+    vectors = item_embeddings(cs.split.train, HashTextEncoder(32), cache_dir=tmp_path)
+    text_model = SASRec(**TINY, epochs=8, item_repr="text", item_text=vectors)
     text_model.fit(cs.split.train, train_config=cfg)
     metrics = ["hit@10", "ndcg@10"]
     id_res = evaluate_cold_start(id_model, cs, metrics=metrics)
@@ -134,8 +135,8 @@ def test_cold_item_fraction_is_validated():
 
 def test_id_dropout_gives_held_out_items_the_unknown_item_vector(data, tmp_path):
     cs = cold_start_split(data, fraction=0.1, seed=0)
-    cfg = SASRec(**TINY, epochs=2, item_repr="id+text", id_dropout=0.3).config
-    model = SASRec(cfg, text_encoder=HashTextEncoder(32))
+    vectors = item_embeddings(cs.split.train, HashTextEncoder(32), cache_dir=tmp_path)
+    model = SASRec(**TINY, epochs=2, item_repr="id+text", id_dropout=0.3, item_text=vectors)
     model.fit(cs.split.train, train_config=TrainConfig(progress=False, num_threads=1))
     items = model.net.items
     items.eval()

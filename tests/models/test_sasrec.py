@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 
@@ -10,11 +12,13 @@ import pytest
 from ssl4rec.config.base import from_dict, to_dict
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.models.base import load_model
+from ssl4rec.models.nn.sequential import ItemTextSource
 from ssl4rec.models.registry import get_model_class
 from ssl4rec.models.sasrec import SASRec, SASRecConfig
 from ssl4rec.testing.fakes import HashTextEncoder
 from ssl4rec.testing.synthetic import TINY_SEQUENTIAL as TINY
 from ssl4rec.testing.synthetic import cycle_data
+from ssl4rec.text.cache import item_embeddings
 from ssl4rec.training.trainer import TrainConfig
 
 
@@ -78,17 +82,51 @@ def test_sampled_bce_option_trains(data):
     assert model.train_summary["epochs_run"] == 2
 
 
-def test_text_model_saves_vectors_and_loads_without_encoder(data, tmp_path):
-    encoder = HashTextEncoder(16)
-    model = SASRec(**TINY, epochs=1, item_repr="id+text", text_cache_dir=str(tmp_path / "cache"))
-    model = SASRec(model.config, text_encoder=encoder)
+class CountingSource:
+    """An ``ItemTextSource`` that encodes through the cache and records its calls."""
+
+    def __init__(self, cache_dir):
+        self.encoder = HashTextEncoder(16)
+        self.cache_dir = cache_dir
+        self.seen: list[int] = []  # num_items of each call's data
+
+    def __call__(self, data):
+        self.seen.append(data.num_items)
+        return item_embeddings(data, self.encoder, cache_dir=self.cache_dir)
+
+
+def test_text_model_reads_its_source_once_and_loads_without_text(data, tmp_path):
+    source = CountingSource(tmp_path / "cache")
+    assert isinstance(source, ItemTextSource)
+    model = SASRec(**TINY, epochs=1, item_repr="id+text", item_text=source)
     model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
-    assert encoder.calls == 1
+    assert source.seen == [12]  # called once, in build, with the training data
     model.save(tmp_path / "m")
-    loaded = load_model(tmp_path / "m")  # config names MiniLM, but no encoder is loaded
+    loaded = load_model(tmp_path / "m")  # no item_text: the weights hold the vectors
     hist = [np.array([1, 2, 3])]
     torch.testing.assert_close(loaded.score_history(hist), model.score_history(hist))
     assert torch.equal(loaded.net.items.text, model.net.items.text)
+    expected = item_embeddings(data, HashTextEncoder(16), cache_dir=tmp_path / "cache")
+    assert torch.equal(model.net.items.text, torch.from_numpy(expected))
+
+
+@pytest.mark.parametrize("item_repr", ["id+text", "text"])
+def test_text_model_without_item_text_says_how_to_get_vectors(data, item_repr):
+    model = SASRec(**TINY, epochs=1, item_repr=item_repr)
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            f"SASRec.item_text must be given when item_repr={item_repr!r}; got None "
+            "(pass (12, t) vectors, e.g. from ssl4rec.text.item_embeddings(data, encoder)"
+        ),
+    ):
+        model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
+
+
+def test_an_encoder_is_not_item_text(data):
+    model = SASRec(**TINY, item_repr="text", item_text=HashTextEncoder(8))
+    with pytest.raises(ConfigError, match=r"SASRec.item_text must be an array \(12, t\) or an "):
+        model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
 
 
 def test_precomputed_text_vectors_of_wrong_shape_are_refused(data):

@@ -59,13 +59,17 @@ def quickstart_command(
     data = load_data(configs[0].data, home=home)
     split = make_experiment_split(data, configs[0].split)
     notes: list[str] = []
+    item_text: dict[str, Any] = {}  # model name -> its item text vectors
     if text:
-        notes.append(_encode_texts(split.train, configs[-1]))
+        item_text["sasrec"], note = _encode_texts(split.train, configs[-1])
+        notes.append(note)
     results = {}
     models = {}
     for config in configs:
         run_dir = out / config.model_name if out is not None else None
-        result = run_experiment(config, split=split, out_dir=run_dir)
+        result = run_experiment(
+            config, split=split, out_dir=run_dir, item_text=item_text.get(config.model_name)
+        )
         results[config.model_name] = result.test.metrics
         models[config.model_name] = result.model
     if as_json:
@@ -109,8 +113,12 @@ def quickstart_command(
     typer.echo(f"\ndone in {time.perf_counter() - started:.1f}s")
 
 
-def _encode_texts(train: Any, config: Any) -> str:
-    """Encode (or read from the cache) the item texts SASRec will use; a line to print."""
+def _encode_texts(train: Any, config: Any) -> tuple[Any, str]:
+    """Encode (or read from the cache) the item texts SASRec will use.
+
+    Returns:
+        The ``(num_items, t)`` vectors and a line to print.
+    """
     from ssl4rec.text.cache import item_embeddings
     from ssl4rec.text.sentence_transformers import SentenceTransformerEncoder
 
@@ -121,7 +129,7 @@ def _encode_texts(train: Any, config: Any) -> str:
         train, encoder, template=config.model.text_template, cache_dir=config.model.text_cache_dir
     )
     done = time.perf_counter()
-    return (
+    return vectors, (
         f"item texts: {vectors.shape[0]} vectors of {vectors.shape[1]} dims from {encoder.name} "
         f"(model load {loaded - start:.1f}s, encoding or cache read {done - loaded:.1f}s)"
     )

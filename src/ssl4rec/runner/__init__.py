@@ -6,11 +6,21 @@ evaluates. The CLI, the quickstart and the benchmark suites all come through her
 """
 
 from ssl4rec.runner.run import (
+    EncodedItemText,
     RunResult,
     build_model,
+    item_text_source,
     load_data,
     make_experiment_split,
     run_experiment,
 )
 
-__all__ = ["RunResult", "build_model", "load_data", "make_experiment_split", "run_experiment"]
+__all__ = [
+    "EncodedItemText",
+    "RunResult",
+    "build_model",
+    "item_text_source",
+    "load_data",
+    "make_experiment_split",
+    "run_experiment",
+]

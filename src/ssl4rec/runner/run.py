@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.data.preprocess import preprocess
@@ -21,7 +21,18 @@ from ssl4rec.data.splits import Split, make_split
 from ssl4rec.errors import ConfigError
 from ssl4rec.runner.experiment import DataConfig, ExperimentConfig, SplitConfig
 
-__all__ = ["RunResult", "build_model", "load_data", "make_experiment_split", "run_experiment"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "EncodedItemText",
+    "RunResult",
+    "build_model",
+    "item_text_source",
+    "load_data",
+    "make_experiment_split",
+    "run_experiment",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +74,67 @@ def make_experiment_split(data: Interactions, config: SplitConfig) -> Split:
     return split
 
 
-def build_model(config: ExperimentConfig, **changes: Any) -> Any:
-    """A new, unfitted model from the experiment's model section (``changes`` override)."""
+@dataclass(frozen=True)
+class EncodedItemText:
+    """Item text vectors from a sentence-transformers model, through the embedding cache.
+
+    An ``ItemTextSource`` (``ssl4rec.models.nn.sequential``): a text model calls it
+    with its training data in ``build``; the encoder loads only then.
+
+    Attributes:
+        encoder: Sentence-transformers model name or local path.
+        template: Item-text template name or format string (``None``: the default).
+        cache_dir: Embedding cache root (``None``: ``ssl4rec.text.default_cache_dir()``).
+    """
+
+    encoder: str
+    template: str | None = None
+    cache_dir: str | None = None
+
+    def __call__(self, data: Interactions) -> np.ndarray:
+        """Text vectors ``(data.num_items, t)`` of ``data``'s items, row i for item index i."""
+        from ssl4rec.text.cache import item_embeddings
+        from ssl4rec.text.sentence_transformers import SentenceTransformerEncoder
+
+        encoder = SentenceTransformerEncoder(self.encoder)
+        vectors = item_embeddings(data, encoder, template=self.template, cache_dir=self.cache_dir)
+        logger.info("item text vectors ready: encoder=%s shape=%s", encoder.name, vectors.shape)
+        return vectors
+
+
+def item_text_source(model_config: Any) -> EncodedItemText | None:
+    """The item text a model config asks for, from its ``text_*`` fields.
+
+    Returns:
+        ``None`` for models without text (no ``item_repr``, or ``item_repr="id"``).
+    """
+    if getattr(model_config, "item_repr", "id") == "id":
+        return None
+    return EncodedItemText(
+        model_config.text_encoder,
+        template=model_config.text_template,
+        cache_dir=model_config.text_cache_dir,
+    )
+
+
+def build_model(config: ExperimentConfig, *, item_text: Any = None, **changes: Any) -> Any:
+    """A new, unfitted model from the experiment's model section.
+
+    Args:
+        config: The experiment.
+        item_text: Item text vectors ``(num_items, t)`` or an ``ItemTextSource`` for a
+            text model (default: ``item_text_source(model config)``); models that
+            read no item text ignore it.
+        **changes: Model config fields to override.
+    """
     from ssl4rec.models.registry import get_model_class
 
     model_cls = get_model_class(config.model_name)
     model_config = dataclasses.replace(config.model, **changes) if changes else config.model
-    return model_cls(model_config)
+    source = item_text_source(model_config)
+    if source is None:
+        return model_cls(model_config)
+    return model_cls(model_config, item_text=item_text if item_text is not None else source)
 
 
 @dataclass
@@ -117,6 +182,7 @@ def run_experiment(
     data: Interactions | None = None,
     split: Split | None = None,
     home: str | Path | None = None,
+    item_text: Any = None,
 ) -> RunResult:
     """Run the experiment; with ``out_dir``, save config, model and metrics.json there.
 
@@ -126,6 +192,8 @@ def run_experiment(
         data: Already loaded interactions (skips loading and cleaning).
         split: An already made split (skips splitting; wins over ``data``).
         home: Dataset cache folder (default ``$SSL4REC_HOME``).
+        item_text: Item text vectors or an ``ItemTextSource`` for a text model
+            (default: encoded as the model section's ``text_*`` fields say).
     """
     from ssl4rec.evaluation.evaluator import evaluate
 
@@ -145,8 +213,8 @@ def run_experiment(
     tuning: list[dict[str, Any]] = []
     best_changes: dict[str, Any] = {}
     if config.tune:
-        best_changes, tuning = _grid_search(config, split, train_config)
-    model = build_model(config, **best_changes)
+        best_changes, tuning = _grid_search(config, split, train_config, item_text)
+    model = build_model(config, item_text=item_text, **best_changes)
     start = time.perf_counter()
     model.fit(split.train, valid=split.valid, train_config=train_config)
     fit_seconds = time.perf_counter() - start
@@ -196,14 +264,14 @@ def run_experiment(
 
 
 def _grid_search(
-    config: ExperimentConfig, split: Split, train_config: Any
+    config: ExperimentConfig, split: Split, train_config: Any, item_text: Any = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Pick the grid point with the best validation score (never looks at test)."""
     from ssl4rec.runner.tuning import grid_search
 
     def factory(params: dict[str, Any]) -> Any:
         try:
-            return build_model(config, **params)
+            return build_model(config, item_text=item_text, **params)
         except ConfigError as err:
             raise ConfigError(f"tune: {params} is not a valid model config: {err}") from None
 

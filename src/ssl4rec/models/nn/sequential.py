@@ -1,10 +1,12 @@
 """Shared base of the Transformer sequential recommenders (SASRec, BERT4Rec, CL4SRec).
 
 It owns what the three models have in common: the config fields of the encoder and of
-the item representation (ID, ID + text adaptor, text only), text vectors from a
-precomputed array or an ``ItemTextEncoder``, training windows over whole sequences
-(a loss at every position, not one sample per prefix), scoring of arbitrary
-histories, and attention-based explanations. Each model file adds its objective.
+the item representation (ID, ID + text adaptor, text only), item text vectors
+given as an array or by an ``ItemTextSource`` (models never encode text
+themselves), training windows over whole sequences (a loss at every position, not
+one sample per prefix), the learned ``seen_bias`` offset of history items, scoring
+of arbitrary histories, and attention-based explanations. Each model file adds its
+objective.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import torch
@@ -21,13 +23,14 @@ from torch import nn
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.errors import DataError
+from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.models.base import GradientConfig, Recommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.item_encoder import ITEM_REPRS, ItemEncoder, ItemRepr
 from ssl4rec.models.nn.transformer import TransformerEncoder, left_pad
 
 __all__ = [
+    "ItemTextSource",
     "SequenceNet",
     "SequentialConfig",
     "SequentialRecommender",
@@ -39,6 +42,28 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 C = TypeVar("C", bound="SequentialConfig")
+
+
+@runtime_checkable
+class ItemTextSource(Protocol):
+    """Gives the item text vectors of a dataset; a text model calls it in ``build``.
+
+    Models read vectors, never text: this is how a caller hands them over lazily
+    (an array works as well). ``ssl4rec.runner`` builds one from a config's
+    ``text_encoder``, ``text_template`` and ``text_cache_dir``; in Python any
+    callable fits, e.g. ``lambda data: ssl4rec.text.item_embeddings(data, encoder)``.
+    """
+
+    def __call__(self, data: Interactions) -> np.ndarray:
+        """Text vectors of ``data``'s items.
+
+        Args:
+            data: the training data (its ``item_table`` holds the item text).
+
+        Returns:
+            float array ``(data.num_items, t)``, row i for item index i.
+        """
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,11 +90,12 @@ class SequentialConfig(GradientConfig):
     item_repr: ItemRepr = "id"
     """``id``, ``id+text`` (ID + MoE adaptor of text vectors) or ``text`` (inductive)."""
     text_encoder: str = "all-MiniLM-L6-v2"
-    """Sentence-transformers model (name or local path) for item text."""
+    """Sentence-transformers model (name or local path) that ``ssl4rec.runner`` encodes
+    item text with; a model built in Python gets its vectors through ``item_text``."""
     text_template: str | None = None
-    """Item-text template name or format string; null = the ``default`` template."""
+    """Item-text template name or format string (runner); null = the ``default`` template."""
     text_cache_dir: str | None = None
-    """Embedding cache root; null = ``$SSL4REC_HOME/embeddings`` or the user cache."""
+    """Embedding cache root (runner); null = ``$SSL4REC_HOME/embeddings`` or the user cache."""
     num_experts: int = 8
     """Experts of the MoE text adaptor."""
     adaptor_dropout: float = 0.1
@@ -165,10 +191,10 @@ class SequentialRecommender(Recommender[C]):
 
     Args:
         config: the model config (or keyword arguments for it).
-        item_text: precomputed ``(num_items, t)`` item text vectors, row i for item
-            index i (used when ``item_repr`` is not ``"id"``).
-        text_encoder: an ``ItemTextEncoder`` used instead of the config's
-            ``text_encoder`` name when ``item_text`` is not given.
+        item_text: item text vectors, needed to fit when ``item_repr`` is not
+            ``"id"``: a ``(num_items, t)`` array (row i for item index i) or an
+            ``ItemTextSource`` called with the training data in ``build``. A loaded
+            model needs none: its weights hold the vectors.
     """
 
     is_sequential = True
@@ -181,13 +207,11 @@ class SequentialRecommender(Recommender[C]):
         self,
         config: C | None = None,
         *,
-        item_text: np.ndarray | torch.Tensor | None = None,
-        text_encoder: Any = None,
+        item_text: np.ndarray | torch.Tensor | ItemTextSource | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(config, **kwargs)
         self.item_text = item_text
-        self.text_encoder = text_encoder
         self.net: SequenceNet | None = None
         self._restored_text_shape: tuple[int, int] | None = None
         self._windows_cache: tuple[int, int, list[np.ndarray]] | None = None
@@ -222,30 +246,30 @@ class SequentialRecommender(Recommender[C]):
         self._windows_cache = None
 
     def _text_vectors(self, data: Interactions) -> torch.Tensor:
-        """``(num_items, t)`` text vectors: given, restored from a save, or encoded."""
-        n = data.num_items
-        if self.item_text is not None:
-            arr = torch.as_tensor(np.asarray(self.item_text, dtype=np.float32))
-            if arr.ndim != 2 or arr.shape[0] != n:
-                raise DataError(
-                    f"{type(self).__name__}: item_text must have shape ({n}, d); "
-                    f"got {tuple(arr.shape)}"
-                )
-            return arr
-        if self._restored_text_shape is not None:  # load(): the buffer is filled from weights
-            return torch.zeros(self._restored_text_shape)
-        encoder = self.text_encoder
-        if encoder is None:
-            from ssl4rec.text.sentence_transformers import SentenceTransformerEncoder
-
-            encoder = SentenceTransformerEncoder(self.config.text_encoder)
-        from ssl4rec.text.cache import item_embeddings
-
-        vectors = item_embeddings(
-            data, encoder, template=self.config.text_template, cache_dir=self.config.text_cache_dir
-        )
-        logger.info("item text vectors ready: encoder=%s shape=%s", encoder.name, vectors.shape)
-        return torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+        """``(num_items, t)`` text vectors: given, from the source, or restored from a save."""
+        owner, n = type(self).__name__, data.num_items
+        source = self.item_text
+        if source is None and self._restored_text_shape is not None:
+            return torch.zeros(self._restored_text_shape)  # load(): weights fill the buffer
+        if source is None:
+            raise ConfigError(
+                f"{owner}.item_text must be given when item_repr={self.config.item_repr!r}; "
+                f"got None (pass ({n}, t) vectors, e.g. from "
+                f"ssl4rec.text.item_embeddings(data, encoder), or an ItemTextSource; "
+                f"ssl4rec.runner builds one from the config's text_encoder)"
+            )
+        if callable(source):
+            source = source(data)
+        if not isinstance(source, (np.ndarray, torch.Tensor)):
+            raise ConfigError(
+                f"{owner}.item_text must be an array ({n}, t) or an ItemTextSource; "
+                f"got {type(source).__name__} (an encoder goes through "
+                f"ssl4rec.text.item_embeddings(data, encoder) first)"
+            )
+        arr = torch.as_tensor(np.asarray(source, dtype=np.float32))
+        if arr.ndim != 2 or arr.shape[0] != n:
+            raise DataError(f"{owner}: item_text must have shape ({n}, d); got {tuple(arr.shape)}")
+        return arr
 
     def _restore(self, directory: Path) -> None:
         from safetensors import safe_open

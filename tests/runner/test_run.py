@@ -1,0 +1,73 @@
+"""Tests of the experiment runner: item text for text models, renamed model fields."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import pytest
+
+from ssl4rec.errors import ConfigError
+from ssl4rec.runner import EncodedItemText, build_model, item_text_source, run_experiment
+from ssl4rec.runner.experiment import ExperimentConfig
+from ssl4rec.testing.fakes import HashTextEncoder
+from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, cycle_data
+from ssl4rec.text.cache import item_embeddings
+
+
+def experiment(**model: object) -> ExperimentConfig:
+    return ExperimentConfig.from_dict(
+        {
+            "data": {"dataset": "ml-100k"},  # not loaded: the data is passed in
+            "split": {"protocol": "loo"},
+            "model": {"name": "sasrec", **TINY_SEQUENTIAL, "epochs": 1, **model},
+            "train": {"progress": False, "num_threads": 1, "patience": None},
+            "eval": {"metrics": ["ndcg@10"]},
+        }
+    )
+
+
+def test_text_models_get_a_source_built_from_their_text_fields(tmp_path):
+    config = experiment(
+        item_repr="id+text",
+        text_encoder="some/encoder",
+        text_template="{title}",
+        text_cache_dir=str(tmp_path),
+    )
+    model = build_model(config)
+    assert model.item_text == EncodedItemText("some/encoder", "{title}", str(tmp_path))
+    assert item_text_source(config.model) == model.item_text
+    assert build_model(experiment()).item_text is None  # ID model: no text
+    vectors = np.ones((12, 4), dtype=np.float32)
+    assert build_model(config, item_text=vectors).item_text is vectors
+    assert build_model(experiment(), item_text=vectors).item_text is None
+
+
+def test_run_encodes_item_text_as_the_config_says(monkeypatch, tmp_path):
+    import ssl4rec.text.sentence_transformers as st
+
+    names: list[str] = []
+
+    def fake_encoder(name: str) -> HashTextEncoder:
+        names.append(name)
+        return HashTextEncoder(16)
+
+    monkeypatch.setattr(st, "SentenceTransformerEncoder", fake_encoder)
+    config = experiment(item_repr="text", text_encoder="some/encoder", text_cache_dir=str(tmp_path))
+    result = run_experiment(config, data=cycle_data())
+    assert names == ["some/encoder"]  # loaded once, when the model is built
+    expected = item_embeddings(result.split.train, HashTextEncoder(16), cache_dir=tmp_path)
+    assert torch.equal(result.model.net.items.text, torch.from_numpy(expected))
+
+
+def test_old_field_name_in_an_experiment_names_the_new_one():
+    with pytest.raises(
+        ConfigError, match=r"model: field 'hidden_dim' was renamed to 'embedding_dim'"
+    ):
+        ExperimentConfig.from_dict(
+            {
+                "data": {"dataset": "ml-100k"},
+                "split": {"protocol": "loo"},
+                "model": {"name": "bert4rec", "hidden_dim": 32},
+            }
+        )
