@@ -211,6 +211,41 @@ def test_loss_over_candidate_items_matches_masking_the_full_logits(data):
     assert float(expected) != 0.0
 
 
+def test_sampled_bce_adds_the_seen_offset_as_the_dense_mask_would(data):
+    from ssl4rec.models.nn.sequential import seen_mask
+
+    cfg = TrainConfig(progress=False, num_threads=1)
+    model = SASRec(**TINY, epochs=1, loss="bce", seen_bias=True).fit(data, train_config=cfg)
+    net = model.net
+    with torch.no_grad():
+        net.seen_bias.fill_(-0.5)  # a visible offset, so the mask matters
+    batch = next(iter(model.batches(data, torch.Generator().manual_seed(0))))
+    loss = model.training_step(batch)["loss"]
+    table = net.items.table()  # (n, d)
+    hidden, _ = net(batch["tokens"], table)  # (B, L, d)
+    keep = batch["targets"] > 0
+    rows, cols = keep.nonzero(as_tuple=True)
+    tokens = batch["tokens"][rows]  # (N, L)
+    seen = seen_mask(tokens, model.visible_positions(tokens, cols), 12)  # (N, n)
+    pos_items, neg_items = batch["targets"][keep] - 1, batch["negatives"][keep] - 1
+    pos = (hidden[keep] * table[pos_items]).sum(-1) + net.seen_offset() * seen.gather(
+        1, pos_items[:, None]
+    ).squeeze(1)
+    neg = (hidden[keep] * table[neg_items]).sum(-1) + net.seen_offset() * seen.gather(
+        1, neg_items[:, None]
+    ).squeeze(1)
+    labels = torch.cat([torch.ones_like(pos), torch.zeros_like(neg)])
+    reference = 2 * torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.cat([pos, neg]), labels
+    )
+    torch.testing.assert_close(loss, reference)
+    assert seen.gather(1, neg_items[:, None]).any()  # some negatives are history items
+    (grad,) = torch.autograd.grad(loss, net.seen_bias)
+    (expected,) = torch.autograd.grad(reference, net.seen_bias)
+    torch.testing.assert_close(grad, expected)
+    assert float(expected) != 0.0
+
+
 def test_causal_positions_see_only_earlier_items(fitted):
     tokens = torch.tensor([[0, 2, 3, 4]])
     rows = torch.zeros(4, dtype=torch.long)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.nn.sequential import SequentialConfig, SequentialRecommender, seen_mask
+from ssl4rec.models.nn.sequential import SequentialConfig, SequentialRecommender
 from ssl4rec.models.nn.transformer import left_pad
 
 __all__ = ["SASRec", "SASRecConfig"]
@@ -91,12 +91,8 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         pos_items, neg_items = targets[keep] - 1, batch["negatives"][keep] - 1  # (N,), (N,)
         pos = (h * table[pos_items]).sum(-1)  # (N,)
         neg = (h * table[neg_items]).sum(-1)  # (N,)
-        if self.net.seen_bias is not None:
-            rows, cols = keep.nonzero(as_tuple=True)
-            tokens = batch["tokens"][rows]  # (N, L)
-            seen = seen_mask(tokens, self.visible_positions(tokens, cols), table.shape[0])  # (N, n)
-            pos = pos + self.net.seen_offset() * seen.gather(1, pos_items[:, None]).squeeze(1)
-            neg = neg + self.net.seen_offset() * seen.gather(1, neg_items[:, None]).squeeze(1)
+        pos = self.add_seen_offset(pos, batch["tokens"], keep, pos_items)  # (N,)
+        neg = self.add_seen_offset(neg, batch["tokens"], keep, neg_items)  # (N,)
         loss = F.binary_cross_entropy_with_logits(
             torch.cat([pos, neg]), torch.cat([torch.ones_like(pos), torch.zeros_like(neg)])
         )

@@ -311,21 +311,20 @@ class SequentialRecommender(Recommender[C]):
         hidden: torch.Tensor,
         targets: torch.Tensor,
         table: torch.Tensor,
-        tokens: torch.Tensor | None = None,
+        tokens: torch.Tensor,
     ) -> torch.Tensor:
         """Mean cross-entropy over all items at every position with a target.
 
         Items without training events are not candidates (they are never targets
         and would only be pushed down as negatives); the softmax runs over the rest.
-        With ``id_dropout`` the scored vectors are ``ItemEncoder.drop_ids(table)``.
+        With ``id_dropout`` the scored vectors are ``ItemEncoder.drop_ids(table)``;
+        with ``seen_bias`` the logits of items a position has seen get the offset.
 
         Args:
             hidden: ``(B, L, d)`` hidden states.
             targets: int64 ``(B, L)`` target tokens (0 = no target at that position).
             table: ``(n, d)`` item vectors.
-            tokens: the input tokens ``(B, L)``; needed with ``seen_bias`` (the items a
-                position has seen: earlier ones for causal models, all visible ones
-                for bidirectional models).
+            tokens: int64 ``(B, L)`` input tokens (what each position has seen).
         """
         assert self.net is not None
         table = self.net.items.drop_ids(table)  # (n, d)
@@ -342,21 +341,70 @@ class SequentialRecommender(Recommender[C]):
             columns[candidates] = torch.arange(len(candidates), device=columns.device)
             table, target = table[candidates], columns[target]  # (n', d), (N,)
         logits = h @ table.T  # (N, n')
-        if self.net.seen_bias is not None:
-            if tokens is None:
-                raise ValueError("next_item_loss: seen_bias needs the input tokens")
-            rows, cols = keep.nonzero(as_tuple=True)  # (N,), (N,)
-            visible = self.visible_positions(tokens[rows], cols)  # (N, L)
-            at = seen_entries(tokens[rows], visible, self.net.items.num_items, columns)
-            # add the offset at the seen cells only: a dense (N, n') mask would cost a
-            # fill, a product and a sum over all logits, forward and backward
-            offset = self.net.seen_offset().expand(at[0].shape)  # (k,)
-            logits = logits.index_put_(at, offset, accumulate=True)
+        logits = self._add_seen_offset_to_logits(logits, tokens, keep, columns)
         return nn.functional.cross_entropy(logits, target)
 
+    # ------------------------------------------------------------------ seen items (seen_bias)
+    def add_seen_offset(
+        self,
+        scores: torch.Tensor,
+        tokens: torch.Tensor,
+        where: torch.Tensor,
+        items: torch.Tensor,
+    ) -> torch.Tensor:
+        """Scores of (position, item) pairs plus the ``seen_bias`` offset where the item
+        is already among the inputs that position reads.
+
+        Args:
+            scores: ``(N,)`` one score per predicting position.
+            tokens: int64 ``(B, L)`` input tokens.
+            where: bool ``(B, L)``, the ``N`` predicting positions (``hidden[where]`` order).
+            items: int64 ``(N,)`` item indices scored at those positions.
+
+        Returns:
+            ``(N,)`` scores; ``scores`` itself without ``seen_bias``.
+        """
+        assert self.net is not None
+        if self.net.seen_bias is None:
+            return scores
+        rows, positions = where.nonzero(as_tuple=True)  # (N,), (N,)
+        inputs = tokens[rows]  # (N, L)
+        visible = self.visible_positions(inputs, positions)  # (N, L)
+        seen = ((inputs == items[:, None] + 1) & visible).any(dim=1)  # (N,)
+        return scores + self.net.seen_offset() * seen.to(scores.dtype)
+
+    def _add_seen_offset_to_logits(
+        self,
+        logits: torch.Tensor,
+        tokens: torch.Tensor,
+        where: torch.Tensor,
+        columns: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """``logits`` ``(N, C)`` (a row per ``where`` position, a column per candidate
+        item, see ``seen_entries``) plus the ``seen_bias`` offset at every seen item."""
+        assert self.net is not None
+        if self.net.seen_bias is None:
+            return logits
+        rows, positions = where.nonzero(as_tuple=True)  # (N,), (N,)
+        visible = self.visible_positions(tokens[rows], positions)  # (N, L)
+        at = seen_entries(tokens[rows], visible, self.net.items.num_items, columns)
+        # add the offset at the seen cells only: a dense (N, C) mask would cost a fill,
+        # a product and a sum over all logits, forward and backward
+        offset = self.net.seen_offset().expand(at[0].shape)  # (k,)
+        return logits.index_put_(at, offset, accumulate=True)
+
     def visible_positions(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """Which input positions a prediction at ``positions`` may read, ``(N, L)``."""
-        real = (tokens > 0) & (tokens <= self.net.items.num_items)  # type: ignore[union-attr]
+        """Which input positions a prediction at ``positions`` may read, ``(N, L)``.
+
+        Causal models read the items up to the position, bidirectional ones every item
+        of the window (padding and ``[MASK]`` never count).
+
+        Args:
+            tokens: int64 ``(N, L)`` input tokens, one row per prediction.
+            positions: int64 ``(N,)`` the position of each prediction.
+        """
+        assert self.net is not None
+        real = (tokens > 0) & (tokens <= self.net.items.num_items)
         if not self.causal:
             return real
         steps = torch.arange(tokens.shape[1], device=tokens.device)  # (L,)
