@@ -106,6 +106,12 @@ def cycle_data(
     return Interactions.from_frame(frame, time_col="ts", item_table=items)
 
 
-def cycle_split(**kwargs: int) -> Split:
-    """Leave-one-out split of ``cycle_data(**kwargs)``: test is each user's next cycle step."""
-    return leave_one_out(cycle_data(**kwargs))
+def cycle_split(num_users: int = 40, num_items: int = 20, length: int = 10, seed: int = 0) -> Split:
+    """Leave-one-out split of ``cycle_data``: test is each user's next cycle step.
+
+    The cycle is longer than ``cycle_data``'s by default, so every user keeps 12
+    items outside the 8 training events: enough for a top-k with seen items
+    excluded, and Pop (test NDCG@10 about 0.44) stays far from a model that learned
+    the cycle (about 1.0).
+    """
+    return leave_one_out(cycle_data(num_users, num_items, length, seed))
