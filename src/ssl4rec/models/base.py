@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 import torch
+from typing_extensions import override
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import IdVocab, Interactions
@@ -86,6 +87,7 @@ class GradientConfig(ModelConfig):
     weight_decay: float = 0.0
     """Adam L2 penalty; ≥ 0."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.positive("epochs", self.epochs)
@@ -191,8 +193,10 @@ class Recommender(ABC, Generic[C]):
         }
 
     def training_phases(self, epoch: int) -> Sequence[str]:
-        """Phases to run in epoch ``epoch`` (0-based), in order; each is one pass over
-        ``batches``. Empty (the default) means every optimizer once, in dict order.
+        """Phases to run in epoch ``epoch`` (0-based), in order.
+
+        Each phase is one pass over ``batches``. Empty (the default) means every
+        optimizer once, in dict order.
 
         RecVAE returns ``["encoder"] * 3 + ["decoder"]``; CFGAN its D and G steps.
         """
@@ -288,6 +292,7 @@ class Recommender(ABC, Generic[C]):
 
     @property
     def is_fitted(self) -> bool:
+        """Whether the model holds fitted (or loaded) state."""
         return self.history is not None
 
     def _check_fitted(self) -> None:
@@ -296,12 +301,14 @@ class Recommender(ABC, Generic[C]):
 
     @property
     def num_items(self) -> int:
+        """Catalog size: the width of every score row."""
         self._check_fitted()
         assert self.item_vocab is not None
         return len(self.item_vocab)
 
     @property
     def num_users(self) -> int:
+        """Users known from the training data."""
         self._check_fitted()
         assert self.user_vocab is not None
         return len(self.user_vocab)

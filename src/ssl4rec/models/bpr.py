@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from typing_extensions import override
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
@@ -35,6 +36,7 @@ class BPRConfig(GradientConfig):
     weight_decay: float = 0.0
     """L2 penalty on the embeddings used in each batch (added to the loss), not Adam's."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.positive("embedding_dim", self.embedding_dim)
@@ -78,13 +80,16 @@ class BPR(Recommender[BPRConfig]):
         super().__init__(config, **kwargs)
         self.net: _MF | None = None
 
+    @override
     def build(self, data: Interactions) -> None:
         with seeded(self.config.seed):
             self.net = _MF(data.num_users, data.num_items, self.config.embedding_dim)
 
+    @override
     def modules(self) -> dict[str, nn.Module]:
         return {"net": self.net} if self.net is not None else {}
 
+    @override
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         # the L2 term is in the loss, on the rows of this batch only
         assert self.net is not None
@@ -108,6 +113,7 @@ class BPR(Recommender[BPRConfig]):
             neg = _sample_negatives(u, keys, num_items, self.config.num_negatives, generator)
             yield u, pos, neg
 
+    @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         users, pos, neg = batch
@@ -125,6 +131,7 @@ class BPR(Recommender[BPRConfig]):
         return {"loss": loss, "bpr": rank.detach()}
 
     # ------------------------------------------------------------------ scoring
+    @override
     def score(self, users: np.ndarray) -> torch.Tensor:
         self._check_fitted()
         assert self.net is not None
@@ -133,6 +140,7 @@ class BPR(Recommender[BPRConfig]):
         with torch.no_grad():
             return self.net.user(u) @ self.net.item.weight.T  # (n, num_items)
 
+    @override
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
         self._check_fitted()
         assert self.net is not None

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
@@ -42,6 +43,7 @@ class CDAEConfig(GradientConfig):
     batch_size: int = 256
     """Users per batch."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.positive("embedding_dim", self.embedding_dim)
@@ -95,13 +97,16 @@ class CDAE(AutoencoderRecommender[CDAEConfig]):
         super().__init__(config, **kwargs)
         self.net: _CDAENet | None = None
 
+    @override
     def build(self, data: Interactions) -> None:
         with seeded(self.config.seed):
             self.net = _CDAENet(data.num_users, data.num_items, self.config)
 
+    @override
     def modules(self) -> dict[str, nn.Module]:
         return {"net": self.net} if self.net is not None else {}
 
+    @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         users, x = batch  # (b,), (b, num_items)
@@ -113,6 +118,7 @@ class CDAE(AutoencoderRecommender[CDAEConfig]):
         return {"loss": loss}
 
     def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
+        """Item logits ``(b, num_items)`` of input rows ``x`` (and the users' vectors)."""
         # sigmoid is monotone: ranking on logits avoids ties from saturation
         assert self.net is not None
         return self.net(x, users)

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
@@ -50,6 +51,7 @@ class CFGANConfig(GradientConfig):
     weight_decay: float = 0.0
     """Adam L2 penalty of the generator only."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.all_positive("hidden_dims", self.hidden_dims)
@@ -110,17 +112,20 @@ class CFGAN(AutoencoderRecommender[CFGANConfig]):
         self.generator: _Generator | None = None
         self.discriminator: _Discriminator | None = None
 
+    @override
     def build(self, data: Interactions) -> None:
         cfg = self.config
         with seeded(cfg.seed):
             self.generator = _Generator(data.num_items, cfg.hidden_dims)
             self.discriminator = _Discriminator(data.num_items, cfg.discriminator_hidden_dims)
 
+    @override
     def modules(self) -> dict[str, nn.Module]:
         if self.generator is None or self.discriminator is None:
             return {}
         return {"generator": self.generator, "discriminator": self.discriminator}
 
+    @override
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         assert self.generator is not None and self.discriminator is not None
         cfg = self.config
@@ -133,6 +138,7 @@ class CFGAN(AutoencoderRecommender[CFGANConfig]):
             ),
         }
 
+    @override
     def training_phases(self, epoch: int) -> Sequence[str]:
         cfg = self.config
         return ["discriminator"] * cfg.discriminator_steps + ["generator"] * cfg.generator_steps
@@ -144,6 +150,7 @@ class CFGAN(AutoencoderRecommender[CFGANConfig]):
             return torch.zeros_like(x)
         return ((torch.rand_like(x) < ratio) & (x == 0)).float()
 
+    @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.generator is not None and self.discriminator is not None
         _, x = batch  # (users (b,), purchase vectors (b, num_items))
@@ -166,5 +173,6 @@ class CFGAN(AutoencoderRecommender[CFGANConfig]):
         return {"loss": loss, "adversarial": adversarial.detach(), "zr": zero_recon.detach()}
 
     def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
+        """Generated purchase vectors ``(b, num_items)`` of input rows ``x``."""
         assert self.generator is not None
         return self.generator(x)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from typing_extensions import override
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
@@ -29,6 +30,7 @@ class EASEConfig(ModelConfig):
     l2_reg: float = 250.0
     """λ, the L2 penalty on B (RecBole's default 250; tune on validation)."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.positive("l2_reg", self.l2_reg)
@@ -49,6 +51,7 @@ class EASE(Recommender[EASEConfig]):
         super().__init__(config, **kwargs)
         self.weights: torch.Tensor | None = None  # (num_items, num_items)
 
+    @override
     def solve(self, train: Interactions) -> None:
         x = train.csr()
         gram = (x.T @ x).toarray().astype(np.float64)  # (items, items)
@@ -58,6 +61,7 @@ class EASE(Recommender[EASEConfig]):
         b[np.diag_indices_from(b)] = 0.0
         self.weights = torch.from_numpy(b.astype(np.float32))
 
+    @override
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
         self._check_fitted()
         assert self.weights is not None
@@ -69,9 +73,11 @@ class EASE(Recommender[EASEConfig]):
         assert self.weights is not None
         return self.weights.numpy()[np.asarray(history, dtype=np.int64), item]
 
+    @override
     def extra_state(self) -> dict[str, torch.Tensor]:
         assert self.weights is not None
         return {"weights": self.weights}
 
+    @override
     def load_extra_state(self, state: Mapping[str, torch.Tensor]) -> None:
         self.weights = state["weights"].float()

@@ -26,17 +26,21 @@ class History:
 
     @classmethod
     def from_interactions(cls, data: Interactions) -> History:
+        """Histories in time order of every user of ``data``."""
         items = data.items[data.time_order].astype(np.int32)
         return cls(indptr=data.user_offsets.astype(np.int64), items=items, num_items=data.num_items)
 
     @property
     def num_users(self) -> int:
+        """Users, including those with an empty history."""
         return len(self.indptr) - 1
 
     def sequence(self, user: int) -> np.ndarray:
+        """User ``user``'s item indices, oldest first."""
         return self.items[self.indptr[user] : self.indptr[user + 1]]
 
     def sequences(self, users: Iterable[int]) -> list[np.ndarray]:
+        """The histories of ``users``, in that order."""
         return [self.sequence(int(u)) for u in users]
 
     def csr(self, users: np.ndarray | None = None) -> sp.csr_matrix:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
+from typing_extensions import override
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
@@ -32,6 +33,7 @@ class ItemKNNConfig(ModelConfig):
     block_size: int = 2048
     """Items whose similarity rows are computed at once (memory vs speed)."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.positive("num_neighbors", self.num_neighbors)
@@ -55,6 +57,7 @@ class ItemKNN(Recommender[ItemKNNConfig]):
         super().__init__(config, **kwargs)
         self.similarity: sp.csr_matrix | None = None  # (items, items): row i -> neighbours
 
+    @override
     def solve(self, train: Interactions) -> None:
         x = train.csr().tocsc()  # (users, items)
         xt = x.T.tocsr()  # (items, users)
@@ -78,6 +81,7 @@ class ItemKNN(Recommender[ItemKNNConfig]):
             shape=(n, n),
         )
 
+    @override
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
         self._check_fitted()
         assert self.similarity is not None
@@ -90,6 +94,7 @@ class ItemKNN(Recommender[ItemKNNConfig]):
         col = self.similarity[:, item].toarray().ravel()
         return col[np.asarray(history, dtype=np.int64)]
 
+    @override
     def extra_state(self) -> dict[str, torch.Tensor]:
         assert self.similarity is not None
         s = self.similarity
@@ -99,6 +104,7 @@ class ItemKNN(Recommender[ItemKNNConfig]):
             "data": torch.from_numpy(s.data.astype(np.float32)),
         }
 
+    @override
     def load_extra_state(self, state: Mapping[str, torch.Tensor]) -> None:
         n = len(state["indptr"]) - 1
         self.similarity = sp.csr_matrix(

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
@@ -38,6 +39,7 @@ class MultDAEConfig(GradientConfig):
     batch_size: int = 500
     """Users per batch."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.all_positive("hidden_dims", self.hidden_dims)
@@ -80,18 +82,22 @@ class MultDAE(AutoencoderRecommender[MultDAEConfig]):
         super().__init__(config, **kwargs)
         self.net: _MultDAENet | None = None
 
+    @override
     def build(self, data: Interactions) -> None:
         with seeded(self.config.seed):
             self.net = _MultDAENet(data.num_items, self.config)
 
+    @override
     def modules(self) -> dict[str, nn.Module]:
         return {"net": self.net} if self.net is not None else {}
 
+    @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         _, x = batch  # (users (b,), rows (b, num_items))
         return {"loss": multinomial_nll(self.net(x), x)}
 
     def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
+        """Item logits ``(b, num_items)`` of input rows ``x`` (no noise at scoring)."""
         assert self.net is not None
         return self.net(x)

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
@@ -42,6 +43,7 @@ class MultVAEConfig(GradientConfig):
     batch_size: int = 500
     """Users per batch."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.all_positive("hidden_dims", self.hidden_dims)
@@ -98,11 +100,13 @@ class MultVAE(AutoencoderRecommender[MultVAEConfig]):
         super().__init__(config, **kwargs)
         self.net: _MultVAENet | None = None
 
+    @override
     def build(self, data: Interactions) -> None:
         with seeded(self.config.seed):
             self.net = _MultVAENet(data.num_items, self.config)
         self._count_steps(data)
 
+    @override
     def modules(self) -> dict[str, nn.Module]:
         return {"net": self.net} if self.net is not None else {}
 
@@ -113,6 +117,7 @@ class MultVAE(AutoencoderRecommender[MultVAEConfig]):
             return cfg.anneal_cap
         return min(cfg.anneal_cap, self._step / cfg.total_anneal_steps)
 
+    @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         _, x = batch  # (users (b,), rows (b, num_items))
@@ -124,5 +129,6 @@ class MultVAE(AutoencoderRecommender[MultVAEConfig]):
         return {"loss": nll + beta * kl, "nll": nll.detach(), "kl": kl.detach()}
 
     def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
+        """Item logits ``(b, num_items)`` from the posterior mean of input rows ``x``."""
         assert self.net is not None
         return self.net(x)[0]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.base import ModelConfig, Recommender
@@ -31,17 +32,21 @@ class Pop(Recommender[PopConfig]):
         super().__init__(config, **kwargs)
         self.counts: torch.Tensor | None = None
 
+    @override
     def solve(self, train: Interactions) -> None:
         self.counts = torch.from_numpy(train.item_counts.astype(np.float32))
 
+    @override
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
         self._check_fitted()
         assert self.counts is not None
         return self.counts.unsqueeze(0).expand(len(histories), -1).clone()
 
+    @override
     def extra_state(self) -> dict[str, torch.Tensor]:
         assert self.counts is not None
         return {"counts": self.counts}
 
+    @override
     def load_extra_state(self, state: Mapping[str, torch.Tensor]) -> None:
         self.counts = state["counts"].float()

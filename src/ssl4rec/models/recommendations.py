@@ -27,6 +27,7 @@ class Recommendations:
     item_indices: np.ndarray
 
     def to_frame(self) -> pl.DataFrame:
+        """One row per (user, rank): user, rank, item, score."""
         n, k = self.items.shape
         return pl.DataFrame(
             {

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from typing_extensions import override
 
 from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
@@ -50,6 +51,7 @@ class RecVAEConfig(GradientConfig):
     learning_rate: float = 5e-4
     """Adam step size of both optimizers."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.all_positive("hidden_dims", self.hidden_dims)
@@ -144,6 +146,7 @@ class RecVAE(AutoencoderRecommender[RecVAEConfig]):
         self.net: _RecVAENet | None = None
         self.prior: _CompositePrior | None = None
 
+    @override
     def build(self, data: Interactions) -> None:
         cfg = self.config
         with seeded(cfg.seed):
@@ -151,11 +154,13 @@ class RecVAE(AutoencoderRecommender[RecVAEConfig]):
             self.prior = _CompositePrior(data.num_items, cfg.hidden_dims[0], cfg.embedding_dim)
         self.prior.old_encoder.load_state_dict(self.net.encoder.state_dict())
 
+    @override
     def modules(self) -> dict[str, nn.Module]:
         if self.net is None or self.prior is None:
             return {}
         return {"net": self.net, "prior": self.prior}
 
+    @override
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         assert self.net is not None
         cfg = self.config
@@ -167,14 +172,17 @@ class RecVAE(AutoencoderRecommender[RecVAEConfig]):
 
         return {"encoder": adam(self.net.encoder), "decoder": adam(self.net.decoder)}
 
+    @override
     def training_phases(self, epoch: int) -> Sequence[str]:
         return ["encoder"] * self.config.encoder_epochs + ["decoder"] * self.config.decoder_epochs
 
+    @override
     def on_epoch_start(self, epoch: int) -> None:
         # the old-posterior term of the prior follows the encoder, one epoch behind
         assert self.net is not None and self.prior is not None
         self.prior.old_encoder.load_state_dict(self.net.encoder.state_dict())
 
+    @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None and self.prior is not None
         _, x = batch  # (users (b,), rows (b, num_items))
@@ -187,5 +195,6 @@ class RecVAE(AutoencoderRecommender[RecVAEConfig]):
         return {"loss": nll + kl, "nll": nll.detach(), "kl": kl.detach()}
 
     def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
+        """Item logits ``(b, num_items)`` from the posterior mean of input rows ``x``."""
         assert self.net is not None
         return self.net(x, 0.0)[0]

@@ -67,9 +67,11 @@ class RecommenderContract:
 
     # ------------------------------------------------------------------ helpers
     def make_config(self) -> ModelConfig:
+        """The config under test: ``tiny_config`` or the default."""
         return self.tiny_config if self.tiny_config is not None else self.model_class.config_class()
 
     def fit_model(self, split: Split) -> Recommender[Any]:
+        """A new model fitted on ``split`` with ``train_settings`` (one CPU thread)."""
         from ssl4rec.training.trainer import TrainConfig
 
         # one thread: tiny tensors only lose from thread hand-offs
@@ -79,20 +81,24 @@ class RecommenderContract:
 
     @pytest.fixture(scope="class")
     def split(self) -> Split:
+        """The planted-signal split (see ``planted``), built once per test class."""
         return cycle_split() if self.planted == "sequence" else block_split()
 
     @pytest.fixture(scope="class")
     def fitted(self, split: Split) -> tuple[Recommender[Any], float]:
+        """The model fitted once per test class, with the seconds the fit took."""
         start = time.perf_counter()
         model = self.fit_model(split)
         return model, time.perf_counter() - start
 
     @pytest.fixture
     def model(self, fitted: tuple[Recommender[Any], float]) -> Recommender[Any]:
+        """The fitted model."""
         return fitted[0]
 
     # ------------------------------------------------------------------ construction
     def test_default_construction(self) -> None:
+        """A model builds from its default config and is not fitted until ``fit``."""
         model = self.model_class()
         assert model.config == self.model_class.config_class()
         assert not model.is_fitted
@@ -100,6 +106,7 @@ class RecommenderContract:
             model.score(np.array([0]))
 
     def test_config_dict_and_yaml_round_trip(self) -> None:
+        """The config survives a plain-dict and a YAML round trip."""
         config = self.make_config()
         plain = to_dict(config)
         assert from_dict(type(config), plain) == config
@@ -109,17 +116,20 @@ class RecommenderContract:
         assert from_dict(type(default), yaml.safe_load(yaml.safe_dump(to_dict(default)))) == default
 
     def test_config_is_frozen(self) -> None:
+        """Configs are frozen."""
         config = self.make_config()
         with pytest.raises(dataclasses.FrozenInstanceError):
             config.seed = 3  # type: ignore[misc]
 
     # ------------------------------------------------------------------ fitting and scoring
     def test_fit_is_fast(self, fitted: tuple[Recommender[Any], float]) -> None:
+        """One fit of the tiny data stays under ``max_fit_seconds``."""
         model, seconds = fitted
         assert model.is_fitted
         assert seconds < self.max_fit_seconds
 
     def test_score_shape_and_finite(self, model: Recommender[Any], split: Split) -> None:
+        """``score`` gives finite float32 ``(users, items)``."""
         users = np.arange(split.num_users)
         scores = model.score(users)
         assert isinstance(scores, torch.Tensor)
@@ -128,6 +138,7 @@ class RecommenderContract:
         assert torch.isfinite(scores).all()
 
     def test_score_history_shape(self, model: Recommender[Any], split: Split) -> None:
+        """``score_history`` gives one finite row per history, an empty one included."""
         histories = [np.array([0, 1], dtype=np.int32), np.array([], dtype=np.int32)]
         scores = model.score_history(histories)
         assert tuple(scores.shape) == (2, split.num_items)
@@ -136,6 +147,7 @@ class RecommenderContract:
     def test_score_history_empty_single_and_overlong(
         self, model: Recommender[Any], split: Split
     ) -> None:
+        """Empty, one-item and 500-item histories score finite float32, alone and together."""
         num_items = split.num_items
         cases = {
             "empty": np.array([], dtype=np.int32),
@@ -154,6 +166,7 @@ class RecommenderContract:
         assert torch.isfinite(together).all()
 
     def test_fold_in_matches_known_user(self, model: Recommender[Any], split: Split) -> None:
+        """Folding a training history in scores like that user (models without user parameters)."""
         if not self.folds_in_exactly:
             pytest.skip("model has per-user parameters; fold-in is an approximation")
         users = np.arange(5)
@@ -163,6 +176,7 @@ class RecommenderContract:
     def test_recommend_excludes_seen_and_returns_k(
         self, model: Recommender[Any], split: Split
     ) -> None:
+        """``recommend`` returns exactly ``k`` distinct unseen items, best first."""
         raw_users = split.train.user_vocab.raw(np.arange(6))
         recs = model.recommend(list(raw_users), k=5)
         assert recs.items.shape == (6, 5)
@@ -174,12 +188,14 @@ class RecommenderContract:
         assert np.all(np.diff(recs.scores, axis=1) <= 0)
 
     def test_unknown_user_raises(self, model: Recommender[Any]) -> None:
+        """An unknown raw user id raises ``UnknownIdError`` naming it."""
         with pytest.raises(UnknownIdError, match="no-such-user"):
             model.recommend("no-such-user", k=3)
 
     def test_save_load_identical_scores(
         self, model: Recommender[Any], split: Split, tmp_path: Any
     ) -> None:
+        """``save`` then ``load_model`` gives the same class, config and scores."""
         model.save(tmp_path / "model")
         loaded = load_model(tmp_path / "model")
         assert type(loaded) is type(model)
@@ -188,6 +204,7 @@ class RecommenderContract:
         assert torch.equal(loaded.score(users).cpu(), model.score(users).cpu())
 
     def test_same_seed_identical_scores(self, model: Recommender[Any], split: Split) -> None:
+        """Two fits with the same seed give identical scores."""
         again = self.fit_model(split)
         users = np.arange(split.num_users)
         assert torch.equal(again.score(users).cpu(), model.score(users).cpu())
@@ -201,11 +218,13 @@ class RecommenderContract:
         return _test_ndcg(Pop().fit(split.train), split) + self.planted_margin
 
     def test_planted_signal_beats_pop(self, model: Recommender[Any], split: Split) -> None:
+        """The model finds the planted signal: test NDCG@10 at least Pop's plus the margin."""
         threshold = self.planted_threshold(split)
         ours = _test_ndcg(model, split)
         assert ours >= threshold, f"ndcg@10 {ours:.3f}; needs Pop + margin = {threshold:.3f}"
 
     def test_planted_threshold_is_not_met_by_chance(self, split: Split) -> None:
+        """Random scores stay below that threshold, so passing it means something."""
         threshold = self.planted_threshold(split)
         chance = _test_ndcg(RandomScorer(split.train, seed=0), split)
         assert chance < threshold, (

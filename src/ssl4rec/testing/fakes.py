@@ -117,18 +117,22 @@ class RandomScorer:
 
     @property
     def num_items(self) -> int:
+        """Catalog size."""
         return self._train.num_items
 
     @property
     def num_users(self) -> int:
+        """Users of the training data."""
         return self._train.num_users
 
     @property
     def history(self) -> Interactions:
+        """The training data (for popularity metrics)."""
         return self._train
 
     @property
     def item_table(self) -> pl.DataFrame | None:
+        """The training item table."""
         return self._train.item_table
 
     def score(self, users: np.ndarray) -> torch.Tensor:

@@ -25,10 +25,14 @@ class ItemTextEncoder(Protocol):
     """
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """Identifies the encoder in the embedding cache (model name or path)."""
+        ...
 
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int:
+        """Length of each output vector."""
+        ...
 
     def encode(
         self,

@@ -61,14 +61,17 @@ class Row:
 
     @property
     def name(self) -> str:
+        """The cell's model label."""
         name = self.model if self.side == "ssl4rec" else f"{self.model} ({self.side})"
         return f"{name} {self.tag}" if self.tag else name
 
     def mean(self, key: str) -> float:
+        """Mean of metric ``key`` over the seeds (NaN when absent)."""
         vals = [v for v in self.values.get(key, []) if v is not None and math.isfinite(v)]
         return float(np.mean(vals)) if vals else math.nan
 
     def std(self, key: str) -> float:
+        """Standard deviation of metric ``key`` over the seeds (0 for one seed)."""
         vals = [v for v in self.values.get(key, []) if v is not None and math.isfinite(v)]
         return float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0 if vals else math.nan
 
@@ -203,8 +206,11 @@ def view_names(rows: Sequence[Row]) -> list[str]:
 
 
 def view_rows(rows: Sequence[Row], view: str) -> list[Row]:
-    """Rows of one view: ours with that view's values; for a convention view
-    (``exclude_seen=X``) also peer rows evaluated under that convention."""
+    """Rows of one view.
+
+    Ours with that view's values; for a convention view (``exclude_seen=X``) also
+    the peer rows evaluated under that convention.
+    """
     out: list[Row] = []
     for row in rows:
         if row.side == "ssl4rec":

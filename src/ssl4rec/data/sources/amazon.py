@@ -144,8 +144,11 @@ def load_amazon(
 
 
 def _read_meta(path: Path, version: str) -> pl.DataFrame:
-    """The item table from a metadata file: ``item_id``, ``title``, ``brand``,
-    ``categories``, ``description`` (joined by spaces), and 2023's ``features``."""
+    """The item table from a metadata file.
+
+    Columns: ``item_id``, ``title``, ``brand``, ``categories``, ``description``
+    (joined by spaces), and 2023's ``features``.
+    """
     fields = _VERSIONS[version]
     frame = read_jsonl(
         path,

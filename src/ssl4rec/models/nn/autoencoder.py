@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.base import C, Recommender, histories_to_csr
@@ -42,16 +43,19 @@ class AutoencoderRecommender(Recommender[C]):
         batch_size = self.gradient_config.batch_size
         self._steps_per_epoch = max(1, math.ceil(len(data.active_users) / batch_size))
 
+    @override
     def batches(self, train: Interactions, generator: torch.Generator) -> Iterable[Any]:
         batch_size = self.gradient_config.batch_size
         return user_row_batches(train.csr(), train.active_users, batch_size, generator)
 
+    @override
     def on_epoch_start(self, epoch: int) -> None:
         # a pure function of the epoch, so a resumed run anneals the same way
         self._step = epoch * self._steps_per_epoch
 
     @property
     def device(self) -> torch.device:
+        """Where the model's parameters live (CPU before fitting)."""
         for module in self.modules().values():
             for param in module.parameters():
                 return param.device
@@ -65,11 +69,13 @@ class AutoencoderRecommender(Recommender[C]):
         """
         raise NotImplementedError
 
+    @override
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
         self._check_fitted()
         matrix = histories_to_csr(histories, self.num_items)
         return self._score_rows(matrix, None)
 
+    @override
     def score(self, users: np.ndarray) -> torch.Tensor:
         self._check_fitted()
         assert self.history is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from typing_extensions import override
 
 __all__ = ["Dropout"]
 
@@ -30,11 +31,13 @@ class Dropout(nn.Module):
             raise ValueError(f"Dropout.p must be in [0, 1); got {p!r}")
         self.p = float(p)
 
+    @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
         keep = torch.rand_like(x).ge_(self.p)  # 1.0 with probability 1 - p, else 0.0
         return x * keep.mul_(1.0 / (1.0 - self.p))
 
+    @override
     def extra_repr(self) -> str:
         return f"p={self.p}"
