@@ -70,3 +70,4 @@ def test_resume_refuses_a_truncated_checkpoint(tmp_path: Path, name: str) -> Non
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(DataError, match=rf"{name.replace('.', '[.]')}: cannot read the tensors"):
         _fit(tmp_path, epochs=2, resume=True)
+

@@ -274,3 +274,26 @@ def test_grad_clip_runs(split) -> None:
     model = MultDAE(MultDAEConfig(hidden_dims=(8,), embedding_dim=4, epochs=1))
     model.fit(split.train, train_config=_train(grad_clip=0.1))
     assert torch.isfinite(model.score(np.arange(3))).all()
+
+
+class _CountingVAE(MultVAE):
+    steps = 0
+
+    def training_step(self, batch, phase=None):  # noqa: D102 - counts, then the real step
+        type(self).steps += 1
+        return super().training_step(batch, phase)
+
+
+def test_time_budget_is_checked_between_batches() -> None:
+    split = block_split()  # 80 users: 20 batches of 4 per epoch
+    config = TrainConfig(progress=False, device="cpu", patience=None, time_budget_s=1e-9)
+    model = _CountingVAE(replace(VAE, batch_size=4, epochs=5))
+    model.fit(split.train, valid=split.valid, train_config=config)
+    assert _CountingVAE.steps == 1  # the first batch used the whole budget
+    summary = model.train_summary
+    assert summary["stopped_reason"] == "time_budget" and summary["epochs_run"] == 1
+    assert summary["best_metric"] is not None  # the cut epoch was validated
+
+
+def test_one_thread_is_the_default() -> None:
+    assert TrainConfig().num_threads == 1

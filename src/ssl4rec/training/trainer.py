@@ -58,15 +58,20 @@ class TrainConfig:
     """Former fields and where their setting lives now (a config naming one is refused)."""
 
     time_budget_s: float | None = None
-    """Stop after the epoch that crosses this many seconds; ``None`` = no limit."""
+    """Seconds of training (validation included) after which the run stops: checked
+    after every batch, so the epoch running then ends early (it is validated and
+    logged with ``partial: true``); ``None`` = no limit."""
     patience: int | None = 10
     """Validations without improvement before stopping; ``None`` = never stop early."""
     monitor: str = "ndcg@10"
     """Validation metric for early stopping and the best checkpoint (higher is better)."""
     eval_every: int = 1
     """Validate every this many epochs (and after the last one)."""
-    num_threads: int | None = None
-    """torch CPU threads during training; ``None`` leaves the current setting."""
+    num_threads: int | None = 1
+    """torch CPU threads during training. One (the default) degrades gracefully when
+    other jobs share the cores, where torch's multi-threaded kernels slow down many
+    times over; set the core count on an otherwise idle machine for more speed, or
+    ``None`` to leave torch's current setting."""
     device: str = "auto"
     """``"auto"``, ``"cpu"`` or ``"cuda"``; auto = SSL4REC_DEVICE env, else cuda if available."""
     run_dir: str | None = None
@@ -180,8 +185,15 @@ class Trainer:
             while state.epoch < max_epochs:
                 epoch = state.epoch  # 0-based index of the epoch now running
                 start = time.perf_counter()
+                deadline = (
+                    None
+                    if cfg.time_budget_s is None
+                    else start + cfg.time_budget_s - state.seconds
+                )
                 try:
-                    losses = self._run_epoch(model, train, optimizers, generator, device, epoch)
+                    losses, cut = self._run_epoch(
+                        model, train, optimizers, generator, device, epoch, deadline
+                    )
                 except TrainingDivergedError:
                     load_model_tensors(model, best)
                     for module in modules.values():
@@ -189,8 +201,10 @@ class Trainer:
                     raise
                 train_s = time.perf_counter() - start
                 record: dict[str, Any] = {"epoch": epoch + 1, "losses": losses}
+                if cut:
+                    record["partial"] = True
                 validate = valid is not None and (
-                    (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == max_epochs
+                    (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == max_epochs or cut
                 )
                 improved = valid is None
                 if validate:
@@ -229,7 +243,7 @@ class Trainer:
                 if _should_stop_early(state, cfg):
                     reason = "patience"
                     break
-                if cfg.time_budget_s is not None and state.seconds >= cfg.time_budget_s:
+                if cut or (cfg.time_budget_s is not None and state.seconds >= cfg.time_budget_s):
                     reason = "time_budget"
                     break
             if valid is not None:
@@ -265,8 +279,14 @@ class Trainer:
         generator: torch.Generator,
         device: torch.device,
         epoch: int,
-    ) -> dict[str, float]:
-        """One epoch: each phase is one pass over ``model.batches``; returns mean losses."""
+        deadline: float | None = None,
+    ) -> tuple[dict[str, float], bool]:
+        """One epoch: each phase is one pass over ``model.batches``.
+
+        Returns:
+            The mean losses, and whether ``deadline`` (a ``time.perf_counter`` value)
+            passed and cut the epoch short.
+        """
         model.on_epoch_start(epoch)
         modules = model.modules()
         for module in modules.values():
@@ -309,7 +329,9 @@ class Trainer:
                     totals[name] = totals.get(name, 0.0) + float(value.detach())
                     counts[name] = counts.get(name, 0) + 1
                 postfix["loss"] = float(loss.detach())
-        return {k: totals[k] / counts[k] for k in totals}
+                if deadline is not None and time.perf_counter() >= deadline:
+                    return {k: totals[k] / counts[k] for k in totals}, True
+        return {k: totals[k] / counts[k] for k in totals}, False
 
     def _validate(self, model: Trainable, valid: Interactions, seen: Any) -> float:
         for module in model.modules().values():
