@@ -106,9 +106,18 @@ def test_config_show_applies_overrides(tmp_path, csv_dataset):
 @pytest.mark.parametrize(
     "command",
     [[], ["train"], ["evaluate"], ["recommend"], ["quickstart"], ["bench"], ["serve"],
-     ["config", "show"], ["datasets", "list"]],
+     ["config", "show"], ["configs", "list"], ["datasets", "list"]],
 )
 def test_help_shows_no_value_placeholder_for_flags(command):
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "<bool>" not in result.output
+
+
+def test_configs_list_shows_the_shipped_configs():
+    result = CliRunner().invoke(app, ["configs", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row["about"] for row in json.loads(result.output)}
+    assert rows["ease-ml100k"].startswith("EASE on MovieLens-100K")
+    shown = CliRunner().invoke(app, ["config", "show", "ease-ml100k"])
+    assert shown.exit_code == 0 and "name: ease" in shown.output

@@ -3,10 +3,11 @@ from pathlib import Path
 
 import pytest
 
+from ssl4rec.config.packaged import config_path, list_configs
 from ssl4rec.errors import ConfigError
 from ssl4rec.runner.experiment import ExperimentConfig, load_experiment
 
-CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))
+CONFIGS = [config_path(name) for name in list_configs()]
 
 
 def test_round_trip_equal(tmp_path):
@@ -107,7 +108,7 @@ def test_set_model_to_a_scalar_is_named():
 
 
 def test_set_of_a_tuned_field_removes_its_axis_and_says_so(caplog):
-    path = Path(__file__).parents[2] / "configs" / "ease-ml100k.yaml"
+    path = config_path("ease-ml100k")
     with caplog.at_level(logging.INFO, logger="ssl4rec"):
         cfg = load_experiment(path, overrides=["model.l2_reg=500"])
     assert cfg.model.l2_reg == 500.0
@@ -145,9 +146,20 @@ def test_the_custom_csv_template_runs_on_a_file(tmp_path):
             rows.append(f"u{user},i{item},{user * 100 + step},{rng.choice([3, 4, 5])}")
     csv = tmp_path / "events.csv"
     csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    template = Path(__file__).parents[2] / "configs" / "ease-custom-csv.yaml"
+    template = config_path("ease-custom-csv")
     cfg = load_experiment(template, overrides=[f"data.path={csv}"])
     result = run_experiment(cfg, out_dir=tmp_path / "run")
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["dataset"] == str(csv)
     assert 0.0 <= result.test.metrics["ndcg@10"] <= 1.0
+
+
+def test_shipped_configs_resolve_by_name_and_a_file_wins(tmp_path, monkeypatch):
+    assert len(CONFIGS) >= 13 and "ease-ml100k" in list_configs()
+    assert config_path("ease-ml100k") == config_path("ease-ml100k.yaml")
+    assert config_path("ease-ml100k").parent.name == "configs"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ease-ml100k").write_text("model: {name: pop}\n", encoding="utf-8")
+    assert config_path("ease-ml100k") == Path("ease-ml100k")  # an existing file wins
+    with pytest.raises(ConfigError, match=r"'ease-ml10k'.*did you mean 'ease-ml100k'"):
+        config_path("ease-ml10k")

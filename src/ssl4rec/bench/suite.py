@@ -33,11 +33,11 @@ import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ssl4rec.config.base import did_you_mean
+from ssl4rec.config.packaged import packaged_names, packaged_path
 from ssl4rec.config.yaml_io import load_yaml
 from ssl4rec.errors import ConfigError
 
@@ -234,10 +234,7 @@ def config_hash(data: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------- loading
 def list_suites() -> list[str]:
     """Names of the ready suites shipped with ssl4rec."""
-    folder = resources.files("ssl4rec.bench") / "suites"
-    return sorted(
-        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
-    )
+    return packaged_names("ssl4rec.bench", "suites")
 
 
 def suite_path(name_or_path: str | Path) -> Path:
@@ -246,20 +243,8 @@ def suite_path(name_or_path: str | Path) -> Path:
     Raises:
         ConfigError: neither a ready suite nor an existing file.
     """
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    shipped = resources.files("ssl4rec.bench") / "suites" / f"{name_or_path}.yaml"
-    if shipped.is_file():
-        return Path(str(shipped))
-    import difflib
-
-    names = list_suites()
-    close = difflib.get_close_matches(str(name_or_path), names, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ConfigError(
-        f"benchmark suite {str(name_or_path)!r} is neither a ready suite nor a file{hint}; "
-        f"ready suites: {names}"
+    return packaged_path(
+        name_or_path, package="ssl4rec.bench", folder="suites", what="benchmark suite"
     )
 
 

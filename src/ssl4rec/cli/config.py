@@ -29,9 +29,11 @@ def show_command(
     set_: SetOption = None,
 ) -> None:
     """Print the merged config (defaults < file < --set) as YAML."""
+    from ssl4rec.config.packaged import config_path
     from ssl4rec.config.yaml_io import load_yaml
     from ssl4rec.runner.experiment import load_experiment
 
+    path = config_path(path)
     if not resolved:
         typer.echo(Path(path).read_text(encoding="utf-8"))
         load_yaml(path)
@@ -42,8 +44,9 @@ def show_command(
 @app.command("validate")
 def validate_command(paths: list[Path], set_: SetOption = None) -> None:
     """Check configs; exit 2 with every problem listed if one is invalid."""
+    from ssl4rec.config.packaged import config_path
     from ssl4rec.runner.experiment import load_experiment
 
     for path in paths:
-        load_experiment(path, overrides=set_ or ())
+        load_experiment(config_path(path), overrides=set_ or ())
         typer.echo(f"ok: {path}")

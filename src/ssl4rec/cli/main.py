@@ -14,6 +14,7 @@ import typer
 
 from ssl4rec import __version__
 from ssl4rec.cli import config as config_cmd
+from ssl4rec.cli import configs as configs_cmd
 from ssl4rec.cli import datasets as datasets_cmd
 from ssl4rec.cli.bench import bench_command
 from ssl4rec.cli.evaluate import evaluate_command
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 app.add_typer(datasets_cmd.app, name="datasets")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(configs_cmd.app, name="configs")
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)

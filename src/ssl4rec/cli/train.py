@@ -15,7 +15,10 @@ import typer
 from ssl4rec.cli._output import echo_json, metrics_table
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Experiment YAML file.")
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Experiment YAML file, or a shipped config's name (ssl4rec configs list)."
+    ),
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -53,6 +56,10 @@ def train_command(
         out = resume
     elif config is None:
         raise ConfigError("ssl4rec train needs --config FILE (or --resume RUN_DIR)")
+    else:
+        from ssl4rec.config.packaged import config_path
+
+        config = config_path(config)
     experiment = load_experiment(config, overrides=overrides)
     run_dir = out or Path("runs") / f"{experiment.model_name}-{datetime.now():%Y%m%d-%H%M%S}"
     result = run_experiment(experiment, out_dir=run_dir)
