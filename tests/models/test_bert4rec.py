@@ -26,9 +26,16 @@ class TestBERT4Rec(RecommenderContract):
     planted_margin = 0.3  # test NDCG@10 on the cycle: Pop about 0.44, BERT4Rec about 0.95
     folds_in_exactly = True
 
-    def test_item_contributions_exclude_the_mask_position(self, model):
-        weights = model.item_contributions(np.array([0, 1, 2]), item=3)
+    def test_attention_weights_exclude_the_mask_position(self, model):
+        weights = model.attention_weights(np.array([0, 1, 2]))
         assert weights.shape == (3,) and np.all(weights >= 0) and weights.sum() <= 1.0 + 1e-6
+
+    def test_item_contributions_cover_every_history_position(self, model):
+        weights = model.item_contributions(np.array([0, 1, 2]), item=3)
+        without_last = model.score_history([np.array([0, 1])])[0, 3]
+        full = model.score_history([np.array([0, 1, 2])])[0, 3]
+        assert weights.shape == (3,)
+        assert weights[2] == pytest.approx(float(full - without_last), abs=1e-5)
 
     def test_every_position_sees_the_whole_window(self, model):
         mask = model.mask_token

@@ -35,12 +35,27 @@ class TestSASRec(RecommenderContract):
         scores = model.score_history([long])
         torch.testing.assert_close(scores[0], model.score_history([long[-8:]])[0])
 
-    def test_item_contributions_cover_history_positions(self, model):
+    def test_attention_weights_cover_history_positions(self, model):
         hist = np.arange(10) % 12
-        weights = model.item_contributions(hist, item=0)
+        weights = model.attention_weights(hist)
         assert weights.shape == (10,)
         assert np.all(weights[:2] == 0)  # cut off by max_seq_len=8
         assert 0.99 <= weights.sum() <= 1.0 + 1e-5 and np.all(weights >= 0)
+
+    def test_item_contributions_are_the_score_lost_without_each_event(self, model):
+        hist = np.array([3, 4, 5, 6, 7, 8, 9, 10, 11, 12])  # 10 events; the window is 8
+        base = model.score_history([hist])[0]
+        for item in (13, 0, 17):
+            weights = model.item_contributions(hist, item=item)
+            assert weights.shape == (10,) and np.all(weights[:2] == 0)
+            for position in (2, 6, 9):
+                without = model.score_history([np.delete(hist, position)])[0]
+                expected = float(base[item] - without[item])
+                assert weights[position] == pytest.approx(expected, abs=1e-5)
+        # different targets are explained by different events
+        assert not np.allclose(
+            model.item_contributions(hist, item=13), model.item_contributions(hist, item=0)
+        )
 
     def test_causal_positions_see_only_earlier_items(self, model):
         tokens = torch.tensor([[0, 2, 3, 4]])

@@ -1,9 +1,9 @@
 """Why an item was recommended: the history items that drove its score.
 
-Item-based models (EASE, ItemKNN) expose ``item_contributions(history, item)``:
-the part of the item's score that each history item adds. Models with attention
-or learned item vectors provide the same method in their own terms; otherwise the
-similarity of learned or text item vectors is used.
+Models with the ``ItemContributions`` capability explain themselves: item-based models
+(EASE, ItemKNN) give the exact part of the item's score each history item adds,
+sequential Transformers the score the item loses when each history event is left out
+(occlusion). Other models get no per-item reasons here.
 """
 
 from __future__ import annotations

@@ -136,7 +136,7 @@ class Explanation(BaseModel):
     item: str
     title: str | None
     score: float | None
-    method: Literal["attention", "item-weights", "single-item-scores", "popularity"]
+    method: Literal["occlusion", "item-weights", "single-item-scores", "popularity"]
     because: list[Reason]
     fallback: Literal["popularity"] | None = None
 

@@ -118,7 +118,7 @@ class RecommendationService:
             )
         self.retrieval = self.query_index.kind if self.query_index is not None else "exact"
         self.explain_method = (
-            ("attention" if model.is_sequential else "item-weights")
+            ("occlusion" if model.is_sequential else "item-weights")
             if isinstance(model, ItemContributions)
             else "single-item-scores"
         )
@@ -244,7 +244,7 @@ class RecommendationService:
     ) -> list[list[tuple[int, float]]]:
         """Per target item, ``(history item, weight)`` pairs, strongest first.
 
-        Models with ``item_contributions`` (attention for Transformers, item-item
+        Models with ``item_contributions`` (occlusion for Transformers, item-item
         weights for EASE and ItemKNN) answer directly. For other models the weight
         of history item h is ``score({h})[item] - score({})[item]``: what h alone adds.
         Weights of repeated history items are summed; only positive weights are kept.

@@ -215,6 +215,7 @@ class SequentialRecommender(Recommender[C]):
         self.net: SequenceNet | None = None
         self._restored_text_shape: tuple[int, int] | None = None
         self._windows_cache: tuple[int, int, list[np.ndarray]] | None = None
+        self._occlusion: tuple[bytes, tuple[np.ndarray, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ building
     def build(self, data: Interactions) -> None:
@@ -244,6 +245,7 @@ class SequentialRecommender(Recommender[C]):
             )
             self.net = SequenceNet(items, encoder, seen_bias=cfg.seen_bias)
         self._windows_cache = None
+        self._occlusion = None
 
     def _text_vectors(self, data: Interactions) -> torch.Tensor:
         """``(num_items, t)`` text vectors: given, from the source, or restored from a save."""
@@ -469,11 +471,47 @@ class SequentialRecommender(Recommender[C]):
         return scores
 
     def item_contributions(self, history: np.ndarray, item: int) -> np.ndarray:
+        """How much each history position adds to ``item``'s score (occlusion).
+
+        The weight of position j is ``score(history)[item] - score(history without
+        position j)[item]``: exactly what the model loses when that event is left
+        out, so different recommended items get different weights. All positions of
+        one history are rescored in one batch, kept for the next call with the same
+        history (explaining a list of recommendations rescores once).
+
+        Returns:
+            float array ``(len(history),)``; positions before the last ``max_seq_len``
+            items are not read by the model and get 0.
+        """
+        history = np.asarray(history, dtype=np.int64)
+        key = history.tobytes()
+        if self._occlusion is None or self._occlusion[0] != key:
+            self._occlusion = (key, self._occlusion_scores(history))
+        base, without = self._occlusion[1]
+        out = np.zeros(len(history), dtype=np.float64)
+        kept = len(without)
+        if kept:
+            out[len(history) - kept :] = base[item] - without[:, item]
+        return out
+
+    def _occlusion_scores(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of ``history`` ``(num_items,)`` and of it without each of its last
+        ``window`` positions ``(window, num_items)``, oldest position first."""
+        self._check_fitted()
+        window = min(len(history), self.config.max_seq_len - int(self.append_mask))
+        start = len(history) - window
+        variants = [history] + [
+            np.delete(history, position) for position in range(start, len(history))
+        ]
+        with torch.no_grad():
+            scores = self.score_history(variants).float().cpu().numpy()  # (1 + window, n)
+        return scores[0].astype(np.float64), scores[1:].astype(np.float64)
+
+    def attention_weights(self, history: np.ndarray) -> np.ndarray:
         """Attention of the last position over the history (last block, mean of heads).
 
-        The weights do not depend on ``item`` (kept for the explanation interface):
-        they say which history positions the model read to form the query that
-        scores every item.
+        The weights do not depend on any target item: they say which history positions
+        the model read to form the query that scores every item.
 
         Returns:
             float array ``(len(history),)``; positions cut off by ``max_seq_len`` get 0.
