@@ -31,7 +31,10 @@ def test_quickstart_trains_baselines_and_text_sasrec(monkeypatch, tmp_path):
     rows = [line.split()[0] for line in lines[head + 2 : head + 6]]
     assert rows == ["pop", "itemknn", "ease", "sasrec"]
     assert "item texts: 60 vectors of 16 dims from hash-16" in out
-    assert "sasrec (ID + text): 2 epochs" in out
+    assert "sasrec (ID + text): 2 epochs on one thread" in out
+    assert "test split (each user's latest 10% of events" in out
+    assert "ease: l2_reg = " in out and "chosen on the validation split" in out
+    assert "novelty@10: mean -log2" in out and "coverage@10: share of the catalog" in out
     assert "from sasrec (text-enhanced" in out and "best baseline by ndcg@10" in out
     assert (tmp_path / "embeddings").is_dir()  # the encoded texts were cached
 
@@ -43,3 +46,28 @@ def test_quickstart_json_without_text(monkeypatch, tmp_path):
     metrics = json.loads(result.stdout)
     assert sorted(metrics) == ["ease", "itemknn", "pop"]
     assert 0.0 <= metrics["ease"]["ndcg@10"] <= 1.0
+
+
+def _because(out: str, model: str) -> list[str]:
+    """The "because you liked" cells of one model's top-10 table."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"top-10 for user") and f"from {model}" in line)
+    rows = lines[start + 3 : start + 13]
+    return [row.split("  ")[-1].strip() for row in rows]
+
+
+def test_sasrec_reasons_differ_between_recommendations(monkeypatch, tmp_path):
+    _stand_ins(monkeypatch, tmp_path)
+    result = CliRunner().invoke(app, ["quickstart", "--seq-epochs", "2"])
+    assert result.exit_code == 0, result.output
+    reasons = _because(result.stdout, "sasrec")
+    assert len(reasons) == 10 and len(set(reasons)) > 1
+
+
+def test_quickstart_prints_the_same_metrics_twice(monkeypatch, tmp_path):
+    _stand_ins(monkeypatch, tmp_path)
+    runs = [
+        CliRunner().invoke(app, ["quickstart", "--seq-epochs", "2", "--json"]) for _ in range(2)
+    ]
+    assert all(r.exit_code == 0 for r in runs), runs[0].output
+    assert json.loads(runs[0].stdout) == json.loads(runs[1].stdout)

@@ -1,12 +1,13 @@
-"""``ssl4rec quickstart``: ml-100k end to end in about a minute on 2 CPU cores.
+"""``ssl4rec quickstart``: ml-100k end to end in under two minutes on 2 CPU cores.
 
 Fetches ml-100k, splits it with ``temporal_ratio``, trains Pop, ItemKNN and EASE
 (λ chosen on validation), encodes the item texts (title, year, genres) with
 all-MiniLM-L6-v2 (cached: a second run encodes nothing) and trains the
-text-enhanced SASRec (ID + text adaptor) under a time budget, evaluates all of them
+text-enhanced SASRec (ID + text adaptor) for a fixed number of epochs on one thread,
+so the printed numbers do not depend on the machine's load. It evaluates all of them
 with full ranking on the test split, prints a metrics table, then the top-10 titles
-for one user from the best baseline and from SASRec, with the history items that
-drove each recommendation.
+for one user from the best baseline and from SASRec, each with the history items
+that drove it.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ QUICKSTART_MODELS: list[dict[str, Any]] = [
     {"model": {"name": "itemknn"}},
     {"model": {"name": "ease"}, "tune": {"l2_reg": [50.0, 100.0, 250.0, 500.0, 1000.0]}},
 ]
+SEQ_EPOCHS = 20
+"""SASRec's epochs in the quickstart: a fixed count (no time budget), so the printed
+numbers are the same on every machine; the best validation epoch is kept."""
 TEXT_MODEL: dict[str, Any] = {
-    "model": {"name": "sasrec", "item_repr": "id+text", "seen_bias": True, "epochs": 40},
-    "train": {"patience": 5, "time_budget_s": 60.0, "progress": False},
+    "model": {"name": "sasrec", "item_repr": "id+text", "seen_bias": True, "epochs": SEQ_EPOCHS},
+    "train": {"patience": None, "progress": False, "num_threads": 1},
 }
-"""The text-enhanced sequential model of the quickstart (stops at 60 s of training)."""
+"""The text-enhanced sequential model of the quickstart."""
 QUICKSTART_METRICS = ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "hit@10", "coverage@10", "novelty@10"]
 
 
@@ -40,7 +44,9 @@ def quickstart_command(
     text: Annotated[
         bool, typer.Option("--text/--no-text", help="Also encode item texts and train text-enhanced SASRec.")
     ] = True,
-    seq_epochs: Annotated[int, typer.Option("--seq-epochs", help="Epoch limit of SASRec.", min=1)] = 40,
+    seq_epochs: Annotated[
+        int, typer.Option("--seq-epochs", help="Epochs of SASRec (the best on validation is kept).", min=1)
+    ] = SEQ_EPOCHS,
 ) -> None:
     """Train and compare Pop, ItemKNN, EASE and text-enhanced SASRec on MovieLens-100K."""
     from ssl4rec.explain import explain_recommendations
@@ -65,6 +71,7 @@ def quickstart_command(
         notes.append(note)
     results = {}
     models = {}
+    chosen: list[str] = []  # what tuning on validation picked, per model
     for config in configs:
         run_dir = out / config.model_name if out is not None else None
         result = run_experiment(
@@ -72,22 +79,37 @@ def quickstart_command(
         )
         results[config.model_name] = result.test.metrics
         models[config.model_name] = result.model
+        for field, values in config.tune.items():
+            picked = getattr(result.model.config, field)
+            chosen.append(
+                f"{config.model_name}: {field} = {picked:g} chosen on the validation split "
+                f"(ndcg@10) among {', '.join(f'{v:g}' for v in values)}"
+            )
     if as_json:
         echo_json(results)
         return
     typer.echo(
         f"MovieLens-100K: {data.num_users} users, {data.num_items} items, {len(data)} events; "
-        f"split temporal_ratio 80/10/10 per user; full ranking over all items, seen items excluded\n"
+        f"split temporal_ratio 80/10/10 per user\n"
     )
-    for note in notes:
+    for note in notes + chosen:
         typer.echo(note)
     if text:
-        summary = getattr(models["sasrec"], "train_summary", {}) or {}
+        summary = models["sasrec"].train_summary
         typer.echo(
-            f"sasrec (ID + text): {summary.get('epochs_run', '?')} epochs, best valid epoch "
-            f"{summary.get('best_epoch', '?')}, stopped by {summary.get('stopped_reason', '?')}\n"
+            f"sasrec (ID + text): {summary['epochs_run']} epochs on one thread, the best on "
+            f"the validation split (epoch {summary['best_epoch']}) kept\n"
         )
+    typer.echo(
+        f"test split (each user's latest 10% of events; {len(split.test)} events), full "
+        f"ranking over all {data.num_items} items, items seen before the test excluded:"
+    )
     typer.echo(metrics_table(results))
+    typer.echo(
+        "coverage@10: share of the catalog that appears in some user's top 10; novelty@10: "
+        "mean -log2(share of training users who had the item) over the top 10 (higher: "
+        "less popular items)"
+    )
     if text:
         typer.echo(
             "note: sasrec scores each test event from the train + valid history before it "
