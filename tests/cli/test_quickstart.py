@@ -51,7 +51,11 @@ def test_quickstart_json_without_text(monkeypatch, tmp_path):
 def _because(out: str, model: str) -> list[str]:
     """The "because you liked" cells of one model's top-10 table."""
     lines = out.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"top-10 for user") and f"from {model}" in line)
+    start = next(
+        i
+        for i, line in enumerate(lines)
+        if line.startswith("top-10 for user") and f"from {model} " in line
+    )
     rows = lines[start + 3 : start + 13]
     return [row.split("  ")[-1].strip() for row in rows]
 
