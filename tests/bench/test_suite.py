@@ -70,7 +70,14 @@ def test_report_metric_must_be_evaluated(make_suite):
 def test_registered_but_missing_model_is_named(make_suite, monkeypatch):
     from ssl4rec.models import registry
 
-    monkeypatch.setitem(registry.MODELS, "ghost", "ssl4rec.models.ghost_model:Ghost")
+    monkeypatch.setitem(
+        registry.MODELS,
+        "ghost",
+        registry.RegistryEntry(
+            model="ssl4rec.models.ghost_model:Ghost",
+            config="ssl4rec.models.configs.ghost_model:GhostConfig",
+        ),
+    )
     path = make_suite([{"model": {"name": "pop"}}, {"label": "g", "model": {"name": "ghost"}}])
     with pytest.raises(ConfigError, match=r"models\[1\] \(g\): model 'ghost' is registered but"):
         load_suite(path).validate()

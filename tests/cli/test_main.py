@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import polars as pl
 from typer.testing import CliRunner
@@ -25,6 +26,66 @@ def test_help_does_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# the shipped experiment YAMLs (at the repository root or inside the package)
+SHIPPED = sorted([*ROOT.glob("configs/*.yaml"), *ROOT.glob("src/ssl4rec/configs/*.yaml")])
+
+
+def _invoke_in_fresh_process(args: list[str]) -> dict[str, object]:
+    """Run the CLI with ``args`` in a new interpreter; report the result and torch's presence."""
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from typer.testing import CliRunner
+        from ssl4rec.cli.main import app
+        result = CliRunner().invoke(app, json.loads(sys.argv[1]))
+        print(json.dumps({
+            "exit_code": result.exit_code,
+            "output": result.output,
+            "exception": repr(result.exception),
+            "torch": "torch" in sys.modules,
+        }))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _shipped(name: str) -> Path:
+    found = [p for p in SHIPPED if p.name == name]
+    assert found, f"no shipped config {name} among {[p.name for p in SHIPPED]}"
+    return found[0]
+
+
+def test_config_show_does_not_import_torch():
+    result = _invoke_in_fresh_process(["config", "show", str(_shipped("ease-ml100k.yaml"))])
+    assert result["exit_code"] == 0, result
+    assert "name: ease" in str(result["output"])
+    assert result["torch"] is False
+
+
+def test_config_validate_does_not_import_torch():
+    # every shipped config, the Transformer models' among them: no config class needs torch
+    assert len(SHIPPED) >= 10
+    result = _invoke_in_fresh_process(["config", "validate", *map(str, SHIPPED)])
+    assert result["exit_code"] == 0, result
+    assert str(result["output"]).count("ok: ") == len(SHIPPED)
+    assert result["torch"] is False
+
+
+def test_train_with_a_config_error_does_not_import_torch(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  name: sasrec\n  max_seq_lenn: 20\n", encoding="utf-8")
+    result = _invoke_in_fresh_process(["train", "--config", str(bad), "--out", str(tmp_path / "run")])
+    assert result["exit_code"] != 0
+    assert "ConfigError" in str(result["exception"])
+    assert "max_seq_lenn" in str(result["exception"])
+    assert result["torch"] is False
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.fixture()

@@ -5,10 +5,11 @@ users (by index, from the history seen in training) or arbitrary histories (fold
 for new users and anonymous sessions). ``recommend``, ``save`` and ``load`` are
 provided here once, for every model.
 
-Nearby: ``history`` (the per-user histories a model scores from),
-``recommendations`` (what ``recommend`` returns) and ``persistence`` (the saved
-folder format behind ``save`` and ``load``). Their public names are re-exported
-here.
+Nearby: ``config`` (the config bases ``ModelConfig`` and ``GradientConfig``, kept
+apart so that configs load without torch), ``history`` (the per-user histories a
+model scores from), ``recommendations`` (what ``recommend`` returns) and
+``persistence`` (the saved folder format behind ``save`` and ``load``). Their
+public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -26,12 +26,11 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 import torch
-from typing_extensions import override
 
-from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import IdVocab, Interactions
 from ssl4rec.errors import ConfigError, DataError, NotFittedError
 from ssl4rec.evaluation.ranking import mask_rows, top_k
+from ssl4rec.models.config import GradientConfig, ModelConfig
 from ssl4rec.models.history import History, histories_to_csr
 from ssl4rec.models.persistence import load_model, restore_model, save_model
 from ssl4rec.models.recommendations import Recommendations
@@ -51,49 +50,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 C = TypeVar("C", bound="ModelConfig")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ModelConfig:
-    """Base of every model config: frozen, keyword-only, validated on creation."""
-
-    seed: int = 0
-    """Seed for parameter initialisation and sampling."""
-
-    def __post_init__(self) -> None:
-        checks = Checks(type(self).__name__)
-        self.validate(checks)
-        checks.raise_if_any()
-
-    def validate(self, checks: Checks) -> None:
-        """Add problems to ``checks``; subclasses extend (call ``super().validate``)."""
-        checks.non_negative("seed", self.seed)
-
-
-@dataclass(frozen=True, kw_only=True)
-class GradientConfig(ModelConfig):
-    """Base of the configs of models trained by gradient steps (Adam).
-
-    A model redeclares a field only where its default (or what one example of a
-    batch is) differs.
-    """
-
-    epochs: int = 200
-    """Epoch limit (early stopping on validation usually ends sooner); > 0."""
-    batch_size: int = 256
-    """Training examples per step (users, pairs or sequence windows, per model); > 0."""
-    learning_rate: float = 1e-3
-    """Adam step size; > 0."""
-    weight_decay: float = 0.0
-    """Adam L2 penalty; ≥ 0."""
-
-    @override
-    def validate(self, checks: Checks) -> None:
-        super().validate(checks)
-        checks.positive("epochs", self.epochs)
-        checks.positive("batch_size", self.batch_size)
-        checks.positive("learning_rate", self.learning_rate)
-        checks.non_negative("weight_decay", self.weight_decay)
 
 
 class Recommender(ABC, Generic[C]):

@@ -9,39 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
-from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.nn.sequential import SequentialConfig, SequentialRecommender
+from ssl4rec.models.configs.bert4rec import BERT4RecConfig
+from ssl4rec.models.nn.sequential import SequentialRecommender
 from ssl4rec.models.nn.transformer import left_pad
 
 __all__ = ["BERT4Rec", "BERT4RecConfig"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class BERT4RecConfig(SequentialConfig):
-    """Hyperparameters of BERT4Rec (encoder and item fields: ``SequentialConfig``)."""
-
-    renamed_fields: ClassVar[dict[str, str]] = {
-        **SequentialConfig.renamed_fields,
-        "mask_prob": "mask_ratio",
-    }
-
-    mask_ratio: float = 0.2
-    """Share of items replaced by ``[MASK]`` in each training window, in (0, 1)."""
-    mask_last_prob: float = 0.1
-    """Extra chance per window that only its last item is masked (the serving task)."""
-
-    def validate(self, checks: Checks) -> None:
-        super().validate(checks)
-        checks.in_range("mask_ratio", self.mask_ratio, 0.0, 1.0, low_open=True, high_open=True)
-        checks.in_range("mask_last_prob", self.mask_last_prob, 0.0, 1.0)
 
 
 class BERT4Rec(SequentialRecommender[BERT4RecConfig]):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,35 +11,15 @@ import torch
 from torch import nn
 from typing_extensions import override
 
-from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import GradientConfig, Recommender
+from ssl4rec.models.base import Recommender
+from ssl4rec.models.configs.bpr import BPRConfig
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import bpr_loss
 
 __all__ = ["BPR", "BPRConfig"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class BPRConfig(GradientConfig):
-    """Hyperparameters of BPR-MF."""
-
-    embedding_dim: int = 64
-    """Factors per user and item; > 0."""
-    num_negatives: int = 1
-    """Sampled unobserved items per observed (user, item) pair; > 0."""
-    batch_size: int = 2048
-    """Observed pairs per batch."""
-    weight_decay: float = 0.0
-    """L2 penalty on the embeddings used in each batch (added to the loss), not Adam's."""
-
-    @override
-    def validate(self, checks: Checks) -> None:
-        super().validate(checks)
-        checks.positive("embedding_dim", self.embedding_dim)
-        checks.positive("num_negatives", self.num_negatives)
 
 
 class _MF(nn.Module):

@@ -7,33 +7,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from typing_extensions import override
 
-from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import ModelConfig, Recommender, histories_to_csr
+from ssl4rec.models.base import Recommender, histories_to_csr
+from ssl4rec.models.configs.ease import EASEConfig
 
 __all__ = ["EASE", "EASEConfig"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class EASEConfig(ModelConfig):
-    """Hyperparameters of EASE."""
-
-    l2_reg: float = 250.0
-    """λ, the L2 penalty on B (RecBole's default 250; tune on validation)."""
-
-    @override
-    def validate(self, checks: Checks) -> None:
-        super().validate(checks)
-        checks.positive("l2_reg", self.l2_reg)
 
 
 class EASE(Recommender[EASEConfig]):

@@ -7,7 +7,6 @@ most similar items per item; score(u, j) = Σ_{i ∈ history(u)} sim(i, j).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,30 +14,11 @@ import scipy.sparse as sp
 import torch
 from typing_extensions import override
 
-from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import ModelConfig, Recommender, histories_to_csr
+from ssl4rec.models.base import Recommender, histories_to_csr
+from ssl4rec.models.configs.item_knn import ItemKNNConfig
 
 __all__ = ["ItemKNN", "ItemKNNConfig"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ItemKNNConfig(ModelConfig):
-    """Hyperparameters of ItemKNN."""
-
-    num_neighbors: int = 100
-    """Neighbours kept per item (RecBole's ``k`` default 100)."""
-    shrink: float = 0.0
-    """Added to the cosine denominator; damps similarities from few co-occurrences."""
-    block_size: int = 2048
-    """Items whose similarity rows are computed at once (memory vs speed)."""
-
-    @override
-    def validate(self, checks: Checks) -> None:
-        super().validate(checks)
-        checks.positive("num_neighbors", self.num_neighbors)
-        checks.non_negative("shrink", self.shrink)
-        checks.positive("block_size", self.block_size)
 
 
 class ItemKNN(Recommender[ItemKNNConfig]):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -11,41 +10,16 @@ import torch.nn.functional as F
 from torch import nn
 from typing_extensions import override
 
-from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import GradientConfig
+from ssl4rec.models.configs.mult_dae import MultDAEConfig
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import multinomial_nll
-from ssl4rec.models.nn.mlp import ACTIVATIONS, MLP
+from ssl4rec.models.nn.mlp import MLP
 
 __all__ = ["MultDAE", "MultDAEConfig"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class MultDAEConfig(GradientConfig):
-    """Hyperparameters of Mult-DAE ([I -> 600 -> 200 -> 600 -> I] by default)."""
-
-    hidden_dims: tuple[int, ...] = (600,)
-    """Encoder hidden widths (the decoder mirrors them); each > 0; may be empty."""
-    embedding_dim: int = 200
-    """Width of the bottleneck code; > 0."""
-    dropout: float = 0.5
-    """Input dropout on the normalised user vector (the corruption); in [0, 1)."""
-    activation: str = "tanh"
-    """Activation after every layer but the output: tanh, sigmoid, relu or identity."""
-    batch_size: int = 500
-    """Users per batch."""
-
-    @override
-    def validate(self, checks: Checks) -> None:
-        super().validate(checks)
-        checks.all_positive("hidden_dims", self.hidden_dims)
-        checks.positive("embedding_dim", self.embedding_dim)
-        checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        checks.one_of("activation", self.activation, ACTIVATIONS)
 
 
 class _MultDAENet(nn.Module):

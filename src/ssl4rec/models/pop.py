@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,14 +10,10 @@ import torch
 from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import ModelConfig, Recommender
+from ssl4rec.models.base import Recommender
+from ssl4rec.models.configs.pop import PopConfig
 
 __all__ = ["Pop", "PopConfig"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class PopConfig(ModelConfig):
-    """Pop has no hyperparameters beyond the shared ``seed``."""
 
 
 class Pop(Recommender[PopConfig]):

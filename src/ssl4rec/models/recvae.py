@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -13,9 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 from typing_extensions import override
 
-from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import GradientConfig
+from ssl4rec.models.configs.recvae import RecVAEConfig
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import log_normal
@@ -26,46 +24,6 @@ logger = logging.getLogger(__name__)
 
 _MIXTURE = (3 / 20, 3 / 4, 1 / 10)  # standard normal, old posterior, wide normal
 _WIDE_LOGVAR = 10.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecVAEConfig(GradientConfig):
-    """Hyperparameters of RecVAE (defaults from the paper's code)."""
-
-    hidden_dims: tuple[int, ...] = (600,)
-    """Width of the five densely connected encoder layers (one value); > 0."""
-    embedding_dim: int = 200
-    """Latent dimension; > 0."""
-    dropout: float = 0.5
-    """Input dropout during encoder updates (decoder updates use none); in [0, 1)."""
-    gamma: float = 0.005
-    """KL weight per consumed item: β_u = gamma · |I_u|; ≥ 0."""
-    encoder_epochs: int = 3
-    """Encoder passes over the users per epoch; > 0."""
-    decoder_epochs: int = 1
-    """Decoder passes over the users per epoch; > 0."""
-    epochs: int = 100
-    """Training epochs, each = encoder passes then decoder passes."""
-    batch_size: int = 500
-    """Users per batch."""
-    learning_rate: float = 5e-4
-    """Adam step size of both optimizers."""
-
-    @override
-    def validate(self, checks: Checks) -> None:
-        super().validate(checks)
-        checks.all_positive("hidden_dims", self.hidden_dims)
-        if len(self.hidden_dims) != 1:
-            checks.fail(
-                "hidden_dims",
-                "one width (all five encoder layers share it)",
-                list(self.hidden_dims),
-            )
-        checks.positive("embedding_dim", self.embedding_dim)
-        checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        checks.non_negative("gamma", self.gamma)
-        checks.positive("encoder_epochs", self.encoder_epochs)
-        checks.positive("decoder_epochs", self.decoder_epochs)
 
 
 class _Encoder(nn.Module):

@@ -10,33 +10,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.nn.sequential import SequentialConfig, SequentialRecommender
+from ssl4rec.models.configs.sasrec import SASRecConfig
+from ssl4rec.models.nn.sequential import SequentialRecommender
 from ssl4rec.models.nn.transformer import left_pad
 
 __all__ = ["SASRec", "SASRecConfig"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class SASRecConfig(SequentialConfig):
-    """Hyperparameters of SASRec (encoder and item fields: ``SequentialConfig``)."""
-
-    loss: Literal["ce", "bce"] = "ce"
-    """``ce``: softmax cross-entropy over all items; ``bce``: sampled BCE (original)."""
-
-    def validate(self, checks: Checks) -> None:
-        super().validate(checks)
-        checks.one_of("loss", self.loss, ("ce", "bce"))
 
 
 class SASRec(SequentialRecommender[SASRecConfig]):

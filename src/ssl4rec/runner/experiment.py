@@ -27,9 +27,9 @@ from ssl4rec.config.yaml_io import apply_overrides, dump_yaml, load_yaml, parse_
 from ssl4rec.data.preprocess import PreprocessConfig
 from ssl4rec.errors import ConfigError
 from ssl4rec.evaluation.metrics import parse_metrics
-from ssl4rec.models.base import ModelConfig
-from ssl4rec.models.registry import get_model_class
-from ssl4rec.training.trainer import TrainConfig
+from ssl4rec.models.config import ModelConfig
+from ssl4rec.models.registry import get_config_class
+from ssl4rec.training.config import TrainConfig
 
 __all__ = [
     "DataConfig",
@@ -160,17 +160,17 @@ class ExperimentConfig:
     """Grid of model fields to choose on the validation split, e.g. ``{l2_reg: [100, 500]}``."""
 
     def __post_init__(self) -> None:
-        model_cls = get_model_class(self.model_name)
-        if not isinstance(self.model, model_cls.config_class):
+        config_cls = get_config_class(self.model_name)
+        if not isinstance(self.model, config_cls):
             raise ConfigError(
-                f"ExperimentConfig.model must be a {model_cls.config_class.__name__} for model "
+                f"ExperimentConfig.model must be a {config_cls.__name__} for model "
                 f"{self.model_name!r}; got {type(self.model).__name__}"
             )
-        names = {f.name for f in dataclasses.fields(model_cls.config_class)}
+        names = {f.name for f in dataclasses.fields(config_cls)}
         bad = [k for k in self.tune if k not in names]
         if bad:
             raise ConfigError(
-                f"tune: unknown field {bad[0]!r} of {model_cls.config_class.__name__}; "
+                f"tune: unknown field {bad[0]!r} of {config_cls.__name__}; "
                 f"fields: {sorted(names)}"
             )
         for key, values in self.tune.items():
@@ -201,9 +201,7 @@ class ExperimentConfig:
         sections: dict[str, Any] = {}
         try:
             if isinstance(name, str):
-                sections["model"] = from_dict(
-                    get_model_class(name).config_class, model_raw, where="model"
-                )
+                sections["model"] = from_dict(get_config_class(name), model_raw, where="model")
         except ConfigError as err:
             problems.extend(err.problems)
         specs = {

@@ -17,11 +17,11 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
-from ssl4rec.config.base import Checks, to_dict
+from ssl4rec.config.base import to_dict
 from ssl4rec.config.yaml_io import dump_yaml
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, TrainingDivergedError
@@ -36,6 +36,7 @@ from ssl4rec.training.checkpoint import (
     optimizer_to_flat,
     run_fingerprint,
 )
+from ssl4rec.training.config import TrainConfig
 from ssl4rec.training.device import resolve_device
 from ssl4rec.training.seed import capture_rng, isolated_rng, restore_rng
 from ssl4rec.training.trainable import EpochCallback, Trainable
@@ -43,66 +44,6 @@ from ssl4rec.training.trainable import EpochCallback, Trainable
 __all__ = ["TrainConfig", "Trainer", "TrainingDivergedError"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrainConfig:
-    """Settings of the training loop.
-
-    Model hyperparameters live in the model config, among them the epoch limit
-    (``model.epochs``) and the seed of batch order, dropout and sampling
-    (``model.seed``); the trainer reads both from there.
-    """
-
-    renamed_fields: ClassVar[dict[str, str]] = {"max_epochs": "model.epochs", "seed": "model.seed"}
-    """Former fields and where their setting lives now (a config naming one is refused)."""
-
-    time_budget_s: float | None = None
-    """Seconds of training (validation included) after which the run stops: checked
-    after every batch, so the epoch running then ends early (it is validated and
-    logged with ``partial: true``); ``None`` = no limit."""
-    patience: int | None = 10
-    """Validations without improvement before stopping; ``None`` = never stop early."""
-    monitor: str = "ndcg@10"
-    """Validation metric for early stopping and the best checkpoint (higher is better)."""
-    eval_every: int = 1
-    """Validate every this many epochs (and after the last one)."""
-    num_threads: int | None = 1
-    """torch CPU threads during training. One (the default) degrades gracefully when
-    other jobs share the cores, where torch's multi-threaded kernels slow down many
-    times over; set the core count on an otherwise idle machine for more speed, or
-    ``None`` to leave torch's current setting."""
-    device: str = "auto"
-    """``"auto"``, ``"cpu"`` or ``"cuda"``; auto = SSL4REC_DEVICE env, else cuda if available."""
-    run_dir: str | None = None
-    """Folder for config, log.jsonl, checkpoints and curves.png; ``None`` = no files."""
-    checkpoint: bool = True
-    """Write best/last checkpoints into ``run_dir``."""
-    resume: bool = False
-    """Continue from ``run_dir``'s last checkpoint (refused if the run differs)."""
-    progress: bool | None = None
-    """Progress bar; ``None`` = on when stderr is a terminal."""
-    grad_clip: float | None = None
-    """Clip the global gradient norm per step to this value; ``None`` = off."""
-    eval_batch_size: int = 1024
-    """Users scored at once during validation."""
-
-    def __post_init__(self) -> None:
-        checks = Checks(type(self).__name__)
-        checks.positive("time_budget_s", self.time_budget_s)
-        checks.positive("patience", self.patience)
-        checks.positive("eval_every", self.eval_every)
-        checks.positive("num_threads", self.num_threads)
-        checks.positive("grad_clip", self.grad_clip)
-        checks.positive("eval_batch_size", self.eval_batch_size)
-        base = self.device.split(":", 1)[0]
-        if base not in ("auto", "cpu", "cuda") or (base == "auto" and ":" in self.device):
-            checks.fail("device", "one of ['auto', 'cpu', 'cuda']", self.device)
-        if "@" not in self.monitor:
-            checks.fail("monitor", "a metric at a cut-off such as 'ndcg@10'", self.monitor)
-        if self.resume and self.run_dir is None:
-            checks.fail("run_dir", "set when resume is true", self.run_dir)
-        checks.raise_if_any()
 
 
 @dataclass

@@ -25,19 +25,16 @@ References:
 from __future__ import annotations
 
 import logging
-from typing import Literal
 
 import torch
 from torch import nn
 
+from ssl4rec.models.configs.sequential import ITEM_REPRS, ItemRepr
 from ssl4rec.models.nn.dropout import Dropout
 
 __all__ = ["ITEM_REPRS", "ItemEncoder", "ItemRepr", "MoEAdaptor"]
 
 logger = logging.getLogger(__name__)
-
-ItemRepr = Literal["id", "id+text", "text"]
-ITEM_REPRS: tuple[str, ...] = ("id", "id+text", "text")
 
 
 class MoEAdaptor(nn.Module):

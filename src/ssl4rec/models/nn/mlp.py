@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "MLP", "activation"]
+from ssl4rec.models.config import ACTIVATIONS
 
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
+__all__ = ["ACTIVATIONS", "MLP", "activation"]
 
 
 def activation(name: str) -> nn.Module:

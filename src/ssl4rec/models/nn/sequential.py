@@ -1,19 +1,19 @@
 """Shared base of the Transformer sequential recommenders (SASRec, BERT4Rec, CL4SRec).
 
-It owns what the three models have in common: the config fields of the encoder and of
-the item representation (ID, ID + text adaptor, text only), item text vectors
-given as an array or by an ``ItemTextSource`` (models never encode text
-themselves), training windows over whole sequences (a loss at every position, not
-one sample per prefix), the learned ``seen_bias`` offset of history items, scoring
-of arbitrary histories, and attention-based explanations. Each model file adds its
-objective.
+It owns what the three models have in common: the encoder and the item
+representation (ID, ID + text adaptor, text only) that ``SequentialConfig``
+describes (it lives in ``ssl4rec.models.configs.sequential`` and is re-exported
+here), item text vectors given as an array or by an ``ItemTextSource`` (models
+never encode text themselves), training windows over whole sequences (a loss at
+every position, not one sample per prefix), the learned ``seen_bias`` offset of
+history items, scoring of arbitrary histories, and attention-based explanations.
+Each model file adds its objective.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ssl4rec.config.base import Checks
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, DataError
-from ssl4rec.models.base import GradientConfig, Recommender
+from ssl4rec.models.base import Recommender
+from ssl4rec.models.configs.sequential import SequentialConfig
 from ssl4rec.models.nn.init import seeded
-from ssl4rec.models.nn.item_encoder import ITEM_REPRS, ItemEncoder, ItemRepr
+from ssl4rec.models.nn.item_encoder import ItemEncoder
 from ssl4rec.models.nn.transformer import TransformerEncoder, left_pad
 
 __all__ = [
@@ -64,65 +64,6 @@ class ItemTextSource(Protocol):
             float array ``(data.num_items, t)``, row i for item index i.
         """
         ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class SequentialConfig(GradientConfig):
-    """Fields shared by the Transformer sequential models."""
-
-    renamed_fields: ClassVar[dict[str, str]] = {"hidden_dim": "embedding_dim"}
-    """Former field names -> current ones (``from_dict`` names the new one)."""
-
-    max_seq_len: int = 50
-    """Window length L: the most recent L items of a history are used."""
-    embedding_dim: int = 64
-    """Width d of item vectors and hidden states."""
-    num_layers: int = 2
-    """Transformer blocks."""
-    num_heads: int = 2
-    """Attention heads per block (must divide embedding_dim)."""
-    ff_dim: int = 256
-    """Hidden width of the feed-forward layers."""
-    dropout: float = 0.2
-    """Dropout on inputs, attention weights and residual branches, in [0, 1)."""
-    batch_size: int = 128
-    """Sequence windows per training step."""
-    item_repr: ItemRepr = "id"
-    """``id``, ``id+text`` (ID + MoE adaptor of text vectors) or ``text`` (inductive)."""
-    text_encoder: str = "all-MiniLM-L6-v2"
-    """Sentence-transformers model (name or local path) that ``ssl4rec.runner`` encodes
-    item text with; a model built in Python gets its vectors through ``item_text``."""
-    text_template: str | None = None
-    """Item-text template name or format string (runner); null = the ``default`` template."""
-    text_cache_dir: str | None = None
-    """Embedding cache root (runner); null = ``$SSL4REC_HOME/embeddings`` or the user cache."""
-    num_experts: int = 8
-    """Experts of the MoE text adaptor."""
-    adaptor_dropout: float = 0.1
-    """Dropout on text vectors inside the adaptor, in [0, 1)."""
-    id_dropout: float = 0.0
-    """``id+text`` only: chance per item and training step that the loss scores it by
-    text + a learned unknown-item vector instead of text + its ID vector (inputs keep
-    their IDs); items without training events (cold items) always get that vector.
-    In [0, 1)."""
-    seen_bias: bool = False
-    """Learn one scalar added to the score of every item already in the input window:
-    repeat-aware scoring (it turns negative where users do not repeat items, as on
-    MovieLens, and positive where they do, as in listening logs)."""
-
-    def validate(self, checks: Checks) -> None:
-        super().validate(checks)
-        if self.max_seq_len < 2:
-            checks.fail("max_seq_len", "≥ 2", self.max_seq_len)
-        for name in ("embedding_dim", "num_layers", "num_heads", "ff_dim"):
-            checks.positive(name, getattr(self, name))
-        checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        checks.in_range("adaptor_dropout", self.adaptor_dropout, 0.0, 1.0, high_open=True)
-        checks.in_range("id_dropout", self.id_dropout, 0.0, 1.0, high_open=True)
-        checks.positive("num_experts", self.num_experts)
-        checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
-        if self.num_heads > 0:
-            checks.divides("num_heads", self.num_heads, "embedding_dim", self.embedding_dim)
 
 
 SEEN_BIAS_SCALE = 100.0

@@ -1,0 +1,64 @@
+"""Bases of every model config, importable without torch.
+
+``ModelConfig`` and ``GradientConfig`` are what each model's config dataclass
+derives from (the dataclasses themselves live in ``ssl4rec.models.configs``, one
+module per model); ``ACTIVATIONS`` is the vocabulary of activation fields. Nothing
+here imports torch, so reading and validating an experiment config stays fast.
+``ssl4rec.models.base`` re-exports both classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from typing_extensions import override
+
+from ssl4rec.config.base import Checks
+
+__all__ = ["ACTIVATIONS", "GradientConfig", "ModelConfig"]
+
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
+"""Names an activation field may take (``ssl4rec.models.nn.mlp.activation`` builds them)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """Base of every model config: frozen, keyword-only, validated on creation."""
+
+    seed: int = 0
+    """Seed for parameter initialisation and sampling."""
+
+    def __post_init__(self) -> None:
+        checks = Checks(type(self).__name__)
+        self.validate(checks)
+        checks.raise_if_any()
+
+    def validate(self, checks: Checks) -> None:
+        """Add problems to ``checks``; subclasses extend (call ``super().validate``)."""
+        checks.non_negative("seed", self.seed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GradientConfig(ModelConfig):
+    """Base of the configs of models trained by gradient steps (Adam).
+
+    A model redeclares a field only where its default (or what one example of a
+    batch is) differs.
+    """
+
+    epochs: int = 200
+    """Epoch limit (early stopping on validation usually ends sooner); > 0."""
+    batch_size: int = 256
+    """Training examples per step (users, pairs or sequence windows, per model); > 0."""
+    learning_rate: float = 1e-3
+    """Adam step size; > 0."""
+    weight_decay: float = 0.0
+    """Adam L2 penalty; ≥ 0."""
+
+    @override
+    def validate(self, checks: Checks) -> None:
+        super().validate(checks)
+        checks.positive("epochs", self.epochs)
+        checks.positive("batch_size", self.batch_size)
+        checks.positive("learning_rate", self.learning_rate)
+        checks.non_negative("weight_decay", self.weight_decay)

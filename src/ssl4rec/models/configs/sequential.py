@@ -1,0 +1,78 @@
+"""Config fields shared by the Transformer sequential models; importing it imports no torch.
+
+``SequentialConfig`` is the base of SASRec's, BERT4Rec's and CL4SRec's configs (the
+models share ``ssl4rec.models.nn.sequential``); ``ItemRepr`` and ``ITEM_REPRS`` name
+the item representations that ``ssl4rec.models.nn.item_encoder`` builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from ssl4rec.config.base import Checks
+from ssl4rec.models.config import GradientConfig
+
+__all__ = ["ITEM_REPRS", "ItemRepr", "SequentialConfig"]
+
+ItemRepr = Literal["id", "id+text", "text"]
+ITEM_REPRS: tuple[str, ...] = ("id", "id+text", "text")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SequentialConfig(GradientConfig):
+    """Fields shared by the Transformer sequential models."""
+
+    renamed_fields: ClassVar[dict[str, str]] = {"hidden_dim": "embedding_dim"}
+    """Former field names -> current ones (``from_dict`` names the new one)."""
+
+    max_seq_len: int = 50
+    """Window length L: the most recent L items of a history are used."""
+    embedding_dim: int = 64
+    """Width d of item vectors and hidden states."""
+    num_layers: int = 2
+    """Transformer blocks."""
+    num_heads: int = 2
+    """Attention heads per block (must divide embedding_dim)."""
+    ff_dim: int = 256
+    """Hidden width of the feed-forward layers."""
+    dropout: float = 0.2
+    """Dropout on inputs, attention weights and residual branches, in [0, 1)."""
+    batch_size: int = 128
+    """Sequence windows per training step."""
+    item_repr: ItemRepr = "id"
+    """``id``, ``id+text`` (ID + MoE adaptor of text vectors) or ``text`` (inductive)."""
+    text_encoder: str = "all-MiniLM-L6-v2"
+    """Sentence-transformers model (name or local path) that ``ssl4rec.runner`` encodes
+    item text with; a model built in Python gets its vectors through ``item_text``."""
+    text_template: str | None = None
+    """Item-text template name or format string (runner); null = the ``default`` template."""
+    text_cache_dir: str | None = None
+    """Embedding cache root (runner); null = ``$SSL4REC_HOME/embeddings`` or the user cache."""
+    num_experts: int = 8
+    """Experts of the MoE text adaptor."""
+    adaptor_dropout: float = 0.1
+    """Dropout on text vectors inside the adaptor, in [0, 1)."""
+    id_dropout: float = 0.0
+    """``id+text`` only: chance per item and training step that the loss scores it by
+    text + a learned unknown-item vector instead of text + its ID vector (inputs keep
+    their IDs); items without training events (cold items) always get that vector.
+    In [0, 1)."""
+    seen_bias: bool = False
+    """Learn one scalar added to the score of every item already in the input window:
+    repeat-aware scoring (it turns negative where users do not repeat items, as on
+    MovieLens, and positive where they do, as in listening logs)."""
+
+    def validate(self, checks: Checks) -> None:
+        super().validate(checks)
+        if self.max_seq_len < 2:
+            checks.fail("max_seq_len", "≥ 2", self.max_seq_len)
+        for name in ("embedding_dim", "num_layers", "num_heads", "ff_dim"):
+            checks.positive(name, getattr(self, name))
+        checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        checks.in_range("adaptor_dropout", self.adaptor_dropout, 0.0, 1.0, high_open=True)
+        checks.in_range("id_dropout", self.id_dropout, 0.0, 1.0, high_open=True)
+        checks.positive("num_experts", self.num_experts)
+        checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
+        if self.num_heads > 0:
+            checks.divides("num_heads", self.num_heads, "embedding_dim", self.embedding_dim)
