@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 import torch
+from typing_extensions import TypeIs
 
 from ssl4rec.data.interactions import IdVocab, Interactions
 from ssl4rec.errors import ConfigError, DataError, NotFittedError
@@ -179,11 +180,14 @@ class Recommender(ABC, Generic[C]):
             ConfigError: a closed-form model's config reached a training hook.
         """
         if not isinstance(self.config, GradientConfig):
-            raise ConfigError(
-                f"{type(self).__name__} is not trained by gradient steps: "
-                f"{type(self.config).__name__} is not a GradientConfig"
-            )
+            raise self._no_gradient_config()
         return self.config
+
+    def _no_gradient_config(self) -> ConfigError:
+        return ConfigError(
+            f"{type(self).__name__} is not trained by gradient steps: "
+            f"{type(self.config).__name__} is not a GradientConfig"
+        )
 
     def on_epoch_start(self, epoch: int) -> None:  # noqa: B027 - optional hook
         """Called before each epoch (0-based; also after a resume), e.g. for annealing."""
@@ -215,6 +219,8 @@ class Recommender(ABC, Generic[C]):
         if self.closed_form:
             self.solve(train)
         else:
+            if not _has_gradient_config(self):
+                raise self._no_gradient_config()
             self.build(train)
             trainer = Trainer(train_config or TrainConfig(), callbacks=callbacks)
             self.train_summary = trainer.fit(self, train, valid=valid)
@@ -272,7 +278,7 @@ class Recommender(ABC, Generic[C]):
     # ------------------------------------------------------------------ recommending
     def recommend(
         self,
-        users: Iterable[object] | object,
+        users: str | int | np.integer[Any] | Iterable[object],
         k: int = 10,
         *,
         exclude_seen: bool = True,
@@ -286,7 +292,7 @@ class Recommender(ABC, Generic[C]):
         self._check_fitted()
         assert self.user_vocab is not None and self.item_vocab is not None
         _check_k(k)
-        raw = [users] if isinstance(users, (str, int, np.integer)) else list(users)  # type: ignore[arg-type]
+        raw: list[object] = [users] if isinstance(users, (str, int, np.integer)) else list(users)
         idx = self.user_vocab.indices(raw)
         with torch.no_grad():
             scores = self.score(idx).float().cpu()
@@ -351,3 +357,8 @@ class Recommender(ABC, Generic[C]):
 def _check_k(k: object) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"recommend(): k must be ≥ 1; got {k!r}")
+
+
+def _has_gradient_config(model: Recommender[Any]) -> TypeIs[Recommender[GradientConfig]]:
+    """Whether ``model`` is trained by gradient steps (the generic trainer fits it)."""
+    return isinstance(model.config, GradientConfig)

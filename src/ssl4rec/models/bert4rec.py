@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
+from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.configs.bert4rec import BERT4RecConfig
@@ -63,6 +64,7 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
             inputs = torch.where(masked, torch.full_like(tokens, self.mask_token), tokens)
             yield {"tokens": inputs, "targets": targets}
 
+    @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         table = self.net.items.table()  # (n, d)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.configs.cl4srec import CL4SRecConfig
@@ -109,6 +110,7 @@ class CL4SRec(SequentialRecommender[CL4SRecConfig]):
                 "view2": left_pad(views[1], length, offset=0),  # (B, L)
             }
 
+    @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         table = self.net.items.table()  # (n, d)

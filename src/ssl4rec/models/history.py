@@ -63,8 +63,10 @@ class History:
         return cached
 
 
-def histories_to_csr(histories: Sequence[Sequence[int]], num_items: int) -> sp.csr_matrix:
-    """Binary matrix (len(histories), num_items) from item index lists."""
+def histories_to_csr(
+    histories: Sequence[np.ndarray | Sequence[int]], num_items: int
+) -> sp.csr_matrix:
+    """Binary matrix (len(histories), num_items) from item index arrays or lists."""
     indptr = np.zeros(len(histories) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(h) for h in histories])
     cols = (

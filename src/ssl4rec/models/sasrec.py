@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.configs.sasrec import SASRecConfig
@@ -65,6 +66,7 @@ class SASRec(SequentialRecommender[SASRecConfig]):
                 batch["negatives"] = candidates[pick] * (batch["targets"] > 0)  # (B, L)
             yield batch
 
+    @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         table = self.net.items.table()  # (n, d)

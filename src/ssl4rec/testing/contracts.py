@@ -149,7 +149,7 @@ class RecommenderContract:
     ) -> None:
         """Empty, one-item and 500-item histories score finite float32, alone and together."""
         num_items = split.num_items
-        cases = {
+        cases: dict[str, np.ndarray] = {
             "empty": np.array([], dtype=np.int32),
             "one item": np.array([num_items - 1], dtype=np.int32),
             # longer than any window or sequence limit, every item many times

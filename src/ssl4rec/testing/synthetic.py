@@ -46,7 +46,8 @@ def block_interactions(
         three events, so a temporal split leaves train history for everybody).
     """
     rng = np.random.default_rng(seed)
-    users, items = [], []
+    users: list[str] = []
+    items: list[str] = []
     for u in range(num_users):
         own = np.arange(u % num_blocks, num_items, num_blocks)  # items of u's group
         chosen = own[rng.random(len(own)) < density]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from typing_extensions import override
+
 from ssl4rec.config.base import Checks
 from ssl4rec.models.configs.sequential import SequentialConfig
 
@@ -25,6 +27,7 @@ class BERT4RecConfig(SequentialConfig):
     mask_last_prob: float = 0.1
     """Extra chance per window that only its last item is masked (the serving task)."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.in_range("mask_ratio", self.mask_ratio, 0.0, 1.0, low_open=True, high_open=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing_extensions import override
+
 from ssl4rec.config.base import Checks
 from ssl4rec.models.configs.sequential import SequentialConfig
 
@@ -25,6 +27,7 @@ class CL4SRecConfig(SequentialConfig):
     reorder_ratio: float = 0.6
     """β: a reorder shuffles a random contiguous ⌊β n⌋ items, in [0, 1]."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.non_negative("cl_weight", self.cl_weight)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from typing_extensions import override
+
 from ssl4rec.config.base import Checks
 from ssl4rec.models.config import GradientConfig
 
@@ -63,6 +65,7 @@ class SequentialConfig(GradientConfig):
     repeat-aware scoring (it turns negative where users do not repeat items, as on
     MovieLens, and positive where they do, as in listening logs)."""
 
+    @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         if self.max_seq_len < 2:

@@ -84,6 +84,12 @@ class ItemEncoder(nn.Module):
             untrained items.
     """
 
+    # Buffers (register_buffer), declared so that they read back as tensors.
+    text: torch.Tensor
+    """``(n, t)`` text vectors; registered only when ``mode`` uses text."""
+    trained: torch.Tensor
+    """bool ``(n,)``: items with training events."""
+
     def __init__(
         self,
         num_items: int,
@@ -139,9 +145,12 @@ class ItemEncoder(nn.Module):
         return out
 
     def drop_ids(self, table: torch.Tensor) -> torch.Tensor:
-        """The table a training loss scores: ``table`` (from ``table()``) with the ID
-        vector of a random ``id_dropout`` share of the trained items swapped for the
-        unknown-item vector. Unchanged outside training or without ``id_dropout``."""
+        """The table a training loss scores, with some ID vectors swapped for the unknown one.
+
+        ``table`` (from ``table()``) with the ID vector of a random ``id_dropout``
+        share of the trained items swapped for the unknown-item vector. Unchanged
+        outside training or without ``id_dropout``.
+        """
         if not self.training or self.unknown is None:
             return table
         assert self.ids is not None

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import torch
 from torch import nn
+from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, DataError
@@ -159,6 +160,7 @@ class SequentialRecommender(Recommender[C]):
         self._occlusion: tuple[bytes, tuple[np.ndarray, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ building
+    @override
     def build(self, data: Interactions) -> None:
         cfg = self.config
         n = data.num_items
@@ -225,11 +227,13 @@ class SequentialRecommender(Recommender[C]):
                     self._restored_text_shape = (int(shape[0]), int(shape[1]))
         super()._restore(directory)
 
+    @override
     def modules(self) -> dict[str, nn.Module]:
         return {"net": self.net} if self.net is not None else {}
 
     @property
     def device(self) -> torch.device:
+        """Where the network's parameters live (the model must be built)."""
         assert self.net is not None
         return self.net.items.mask_token.device
 
@@ -295,8 +299,9 @@ class SequentialRecommender(Recommender[C]):
         where: torch.Tensor,
         items: torch.Tensor,
     ) -> torch.Tensor:
-        """Scores of (position, item) pairs plus the ``seen_bias`` offset where the item
-        is already among the inputs that position reads.
+        """Scores of (position, item) pairs, plus the ``seen_bias`` offset for seen items.
+
+        An item is seen at a position when it is among the inputs that position reads.
 
         Args:
             scores: ``(N,)`` one score per predicting position.
@@ -323,8 +328,11 @@ class SequentialRecommender(Recommender[C]):
         where: torch.Tensor,
         columns: torch.Tensor | None,
     ) -> torch.Tensor:
-        """``logits`` ``(N, C)`` (a row per ``where`` position, a column per candidate
-        item, see ``seen_entries``) plus the ``seen_bias`` offset at every seen item."""
+        """``logits`` ``(N, C)`` plus the ``seen_bias`` offset at every seen item.
+
+        ``logits`` has a row per ``where`` position and a column per candidate item
+        (see ``seen_entries``).
+        """
         assert self.net is not None
         if self.net.seen_bias is None:
             return logits
@@ -394,9 +402,11 @@ class SequentialRecommender(Recommender[C]):
         return self.net is None or self.net.seen_bias is None
 
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
-        """Scores ``(len(histories), num_items)``: query vectors · item vectors, plus
-        the learned ``seen_bias`` offset for every item of the history (the whole
-        history, not only the window the Transformer reads)."""
+        """Scores ``(len(histories), num_items)``: query vectors · item vectors.
+
+        With ``seen_bias``, the learned offset is added for every item of the history
+        (the whole history, not only the window the Transformer reads).
+        """
         queries = torch.from_numpy(self.query_vectors(histories))  # (n, d)
         scores = queries @ torch.from_numpy(self.item_vectors()).T  # (n, num_items)
         if not self.factorized and len(histories):
@@ -436,8 +446,12 @@ class SequentialRecommender(Recommender[C]):
         return out
 
     def _occlusion_scores(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scores of ``history`` ``(num_items,)`` and of it without each of its last
-        ``window`` positions ``(window, num_items)``, oldest position first."""
+        """Scores of ``history`` and of it without each of its last ``window`` positions.
+
+        Returns:
+            ``(num_items,)`` scores of the whole history and ``(window, num_items)``
+            scores without one position each, oldest position first.
+        """
         self._check_fitted()
         window = min(len(history), self.config.max_seq_len - int(self.append_mask))
         start = len(history) - window

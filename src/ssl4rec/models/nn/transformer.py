@@ -178,7 +178,10 @@ class TransformerEncoder(nn.Module):
         nn.init.normal_(self.positions.weight, std=0.02)
 
     def attention_mask(self, tokens: torch.Tensor) -> torch.Tensor:
-        """bool ``(B, L, L)``: keys that are not padding (and not in the future if causal)."""
+        """Which keys each query may attend to: a bool ``(B, L, L)`` mask.
+
+        A key is allowed when it is not padding (and not in the future if causal).
+        """
         length = tokens.shape[1]
         allowed = (tokens != 0)[:, None, :].expand(-1, length, -1)  # (B, L, L)
         if self.causal:
