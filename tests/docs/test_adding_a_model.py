@@ -28,7 +28,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "adding-a-model.md"
 CONFIG_FILE = "src/ssl4rec/models/configs/item_average.py"
 MODEL_FILE = "src/ssl4rec/models/item_average.py"
 TEST_FILE = "tests/models/test_item_average.py"
-YAML_FILE = "configs/item_average-ml100k.yaml"
+YAML_FILE = "src/ssl4rec/configs/item_average-ml100k.yaml"
 
 _FENCE = re.compile(r'^```(\w+)(?: title="([^"]+)")?\n(.*?)^```$', re.MULTILINE | re.DOTALL)
 _REGISTRY_ENTRY = re.compile(

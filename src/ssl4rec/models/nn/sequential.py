@@ -6,7 +6,8 @@ describes (it lives in ``ssl4rec.models.configs.sequential`` and is re-exported
 here), item text vectors given as an array or by an ``ItemTextSource`` (models
 never encode text themselves), training windows over whole sequences (a loss at
 every position, not one sample per prefix), the learned ``seen_bias`` offset of
-history items, scoring of arbitrary histories, and attention-based explanations.
+history items, scoring of arbitrary histories, and explanations (occlusion per
+recommended item; attention weights of the last position).
 Each model file adds its objective.
 """
 
