@@ -296,6 +296,16 @@ class Checks:
         if value > 0 and other % value != 0:
             self.fail(field, f"a divisor of {other_field}={other}", value)
 
+    def positive_fields(self, config: object, *fields: str) -> None:
+        """Check ``> 0`` for each named field of ``config`` (a dataclass)."""
+        for field in fields:
+            self.positive(field, getattr(config, field))
+
+    def fractions(self, config: object, *fields: str) -> None:
+        """Check each named field of ``config`` is in ``[0, 1)`` (dropout-like rates)."""
+        for field in fields:
+            self.in_range(field, getattr(config, field), 0.0, 1.0, high_open=True)
+
     def all_positive(self, field: str, values: Iterable[float]) -> None:
         """Check that every one of ``values`` is > 0."""
         values = list(values)

@@ -15,7 +15,7 @@ from typing_extensions import override
 
 from ssl4rec.config.base import Checks
 
-__all__ = ["ACTIVATIONS", "GradientConfig", "ModelConfig"]
+__all__ = ["ACTIVATIONS", "AutoencoderConfig", "GradientConfig", "ModelConfig"]
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
 """Names an activation field may take (``ssl4rec.models.nn.mlp.activation`` builds them)."""
@@ -58,7 +58,29 @@ class GradientConfig(ModelConfig):
     @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
-        checks.positive("epochs", self.epochs)
-        checks.positive("batch_size", self.batch_size)
-        checks.positive("learning_rate", self.learning_rate)
+        checks.positive_fields(self, "epochs", "batch_size", "learning_rate")
         checks.non_negative("weight_decay", self.weight_decay)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoencoderConfig(GradientConfig):
+    """Fields shared by the autoencoders that encode a user's item row (Mult-DAE/VAE, RecVAE).
+
+    Defaults follow Liang et al. (2018): ``[I -> 600 -> 200 -> 600 -> I]``.
+    """
+
+    hidden_dims: tuple[int, ...] = (600,)
+    """Encoder hidden widths (the decoder mirrors them); each > 0."""
+    embedding_dim: int = 200
+    """Width of the code between encoder and decoder (the latent z of the VAEs); > 0."""
+    dropout: float = 0.5
+    """Input dropout on the normalised user vector (the corruption); in [0, 1)."""
+    batch_size: int = 500
+    """Users per batch."""
+
+    @override
+    def validate(self, checks: Checks) -> None:
+        super().validate(checks)
+        checks.all_positive("hidden_dims", self.hidden_dims)
+        checks.positive("embedding_dim", self.embedding_dim)
+        checks.fractions(self, "dropout")

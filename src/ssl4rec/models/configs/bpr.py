@@ -28,5 +28,4 @@ class BPRConfig(GradientConfig):
     @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
-        checks.positive("embedding_dim", self.embedding_dim)
-        checks.positive("num_negatives", self.num_negatives)
+        checks.positive_fields(self, "embedding_dim", "num_negatives")

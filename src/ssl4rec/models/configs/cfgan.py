@@ -47,5 +47,4 @@ class CFGANConfig(GradientConfig):
         checks.in_range("zr_ratio", self.zr_ratio, 0.0, 1.0)
         checks.in_range("pm_ratio", self.pm_ratio, 0.0, 1.0)
         checks.non_negative("zr_weight", self.zr_weight)
-        checks.positive("generator_steps", self.generator_steps)
-        checks.positive("discriminator_steps", self.discriminator_steps)
+        checks.positive_fields(self, "generator_steps", "discriminator_steps")

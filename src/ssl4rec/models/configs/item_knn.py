@@ -26,6 +26,5 @@ class ItemKNNConfig(ModelConfig):
     @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
-        checks.positive("num_neighbors", self.num_neighbors)
+        checks.positive_fields(self, "num_neighbors", "block_size")
         checks.non_negative("shrink", self.shrink)
-        checks.positive("block_size", self.block_size)

@@ -70,12 +70,10 @@ class SequentialConfig(GradientConfig):
         super().validate(checks)
         if self.max_seq_len < 2:
             checks.fail("max_seq_len", "≥ 2", self.max_seq_len)
-        for name in ("embedding_dim", "num_layers", "num_heads", "ff_dim"):
-            checks.positive(name, getattr(self, name))
-        checks.in_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        checks.in_range("adaptor_dropout", self.adaptor_dropout, 0.0, 1.0, high_open=True)
-        checks.in_range("id_dropout", self.id_dropout, 0.0, 1.0, high_open=True)
-        checks.positive("num_experts", self.num_experts)
+        checks.positive_fields(
+            self, "embedding_dim", "num_layers", "num_heads", "ff_dim", "num_experts"
+        )
+        checks.fractions(self, "dropout", "adaptor_dropout", "id_dropout")
         checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
         if self.num_heads > 0:
             checks.divides("num_heads", self.num_heads, "embedding_dim", self.embedding_dim)
