@@ -1,9 +1,10 @@
-"""Why an item was recommended: the history items that drove its score.
+"""Why an item was recommended: a weight per history item, from one of several methods.
 
-Models with the ``ItemContributions`` capability explain themselves: item-based models
-(EASE, ItemKNN) give the exact part of the item's score each history item adds,
-sequential Transformers the score the item loses when each history event is left out
-(occlusion). Other models get no per-item reasons here.
+``explain(model, history, items, method=None)`` returns one ``Explanation`` per item;
+the methods are objects in ``METHODS`` that each declare the models they support
+(``supported_methods(model)``). ``fidelity`` measures how faithful a method is
+(deletion and insertion curves); ``ssl4rec.explain.plot`` draws the weights as a
+heatmap (imported on its own: it loads matplotlib).
 """
 
 from __future__ import annotations
@@ -13,9 +14,28 @@ from typing import Any
 
 import numpy as np
 
+from ssl4rec.explain.base import (
+    METHODS,
+    Explanation,
+    ExplanationMethod,
+    explain,
+    register,
+    supported_methods,
+)
+from ssl4rec.explain.fidelity import fidelity
 from ssl4rec.models.capabilities import ItemContributions
 
-__all__ = ["explain_item", "explain_recommendations"]
+__all__ = [
+    "METHODS",
+    "Explanation",
+    "ExplanationMethod",
+    "explain",
+    "explain_item",
+    "explain_recommendations",
+    "fidelity",
+    "register",
+    "supported_methods",
+]
 
 
 def explain_item(model: Any, history: np.ndarray, item: int, *, top: int = 3) -> list[tuple[int, float]]:
