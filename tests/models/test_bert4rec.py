@@ -30,12 +30,11 @@ class TestBERT4Rec(RecommenderContract):
         weights = model.attention_weights(np.array([0, 1, 2]))
         assert weights.shape == (3,) and np.all(weights >= 0) and weights.sum() <= 1.0 + 1e-6
 
-    def test_item_contributions_cover_every_history_position(self, model):
-        weights = model.item_contributions(np.array([0, 1, 2]), item=3)
-        without_last = model.score_history([np.array([0, 1])])[0, 3]
-        full = model.score_history([np.array([0, 1, 2])])[0, 3]
-        assert weights.shape == (3,)
-        assert weights[2] == pytest.approx(float(full - without_last), abs=1e-5)
+    def test_attention_maps_leave_the_rest_to_the_mask_position(self, model):
+        maps = model.attention_maps(np.array([0, 1, 2]))  # (layers, heads, 3)
+        matrices = model.attention_matrices(np.array([0, 1, 2]))  # (layers, heads, L, L)
+        assert model.window_positions(3).tolist() == [4, 5, 6]  # [MASK] at 7
+        np.testing.assert_allclose(maps.sum(axis=-1) + matrices[..., -1, -1], 1.0, atol=1e-5)
 
     def test_every_position_sees_the_whole_window(self, model):
         mask = model.mask_token

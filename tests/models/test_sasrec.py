@@ -42,20 +42,23 @@ class TestSASRec(RecommenderContract):
         assert np.all(weights[:2] == 0)  # cut off by max_seq_len=8
         assert 0.99 <= weights.sum() <= 1.0 + 1e-5 and np.all(weights >= 0)
 
-    def test_item_contributions_are_the_score_lost_without_each_event(self, model):
-        hist = np.array([3, 4, 5, 6, 7, 8, 9, 10, 11, 12])  # 10 events; the window is 8
-        base = model.score_history([hist])[0]
-        for item in (13, 0, 17):
-            weights = model.item_contributions(hist, item=item)
-            assert weights.shape == (10,) and np.all(weights[:2] == 0)
-            for position in (2, 6, 9):
-                without = model.score_history([np.delete(hist, position)])[0]
-                expected = float(base[item] - without[item])
-                assert weights[position] == pytest.approx(expected, abs=1e-5)
-        # different targets are explained by different events
-        assert not np.allclose(
-            model.item_contributions(hist, item=13), model.item_contributions(hist, item=0)
-        )
+    def test_window_positions_and_attention_maps_of_a_long_history(self, model):
+        hist = np.arange(10) % 12  # 10 events; the window is 8
+        assert model.window_positions(10).tolist() == [-1, -1, 0, 1, 2, 3, 4, 5, 6, 7]
+        maps = model.attention_maps(hist)  # (layers, heads, 10)
+        assert maps.shape == (1, 2, 10) and np.all(maps[..., :2] == 0)
+        np.testing.assert_allclose(maps.sum(axis=-1), 1.0, atol=1e-5)
+        matrices = model.attention_matrices(hist)  # (layers, heads, L, L)
+        np.testing.assert_allclose(maps[..., 2:], matrices[..., -1, :])
+
+    def test_scores_from_input_vectors_are_the_query_item_scores(self, model):
+        hist = np.array([3, 4, 5])
+        tokens = model.history_tokens([hist])
+        vectors = model.embed_tokens(tokens).detach().requires_grad_()
+        scores = model.score_embedded(tokens, vectors)  # (1, num_items), differentiable
+        torch.testing.assert_close(scores.detach(), model.score_history([hist]))
+        (grad,) = torch.autograd.grad(scores[0, 5], vectors)
+        assert torch.all(grad[0, :5] == 0) and grad[0, 5:].abs().sum() > 0  # padding: none
 
     def test_causal_positions_see_only_earlier_items(self, model):
         tokens = torch.tensor([[0, 2, 3, 4]])

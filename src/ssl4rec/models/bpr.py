@@ -131,6 +131,16 @@ class BPR(Recommender[BPRConfig]):
                 vectors[row] = items[idx].mean(dim=0)
         return vectors @ items.T
 
+    def pooled_item_vectors(self) -> np.ndarray:
+        """Item factors ``(num_items, d)``; ``score_history`` is their mean over a history · them.
+
+        This makes BPR a ``PooledItemVectors`` model: explanations split a fold-in
+        score exactly over the distinct history items.
+        """
+        self._check_fitted()
+        assert self.net is not None
+        return self.net.item.weight.detach().float().cpu().numpy()
+
 
 def _sample_negatives(
     users: torch.Tensor,

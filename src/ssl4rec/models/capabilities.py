@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["ItemContributions", "ItemVectors", "QueryVectors"]
+__all__ = ["ItemContributions", "ItemVectors", "PooledItemVectors", "QueryVectors"]
 
 
 @runtime_checkable
@@ -44,8 +44,26 @@ class QueryVectors(ItemVectors, Protocol):
 
 @runtime_checkable
 class ItemContributions(Protocol):
-    """Per-history-item weights behind a score, for explanations."""
+    """Scores that are a sum of item-item weights over the distinct history items.
+
+    ``score_history([history])[0, item]`` is the sum of ``item_contributions(history,
+    item)`` over the distinct history items (EASE's B entries, ItemKNN's
+    similarities): a repeated item adds its weight once.
+    """
 
     def item_contributions(self, history: np.ndarray, item: int) -> np.ndarray:
-        """Float array ``(len(history),)``: how much each history item adds to ``item``."""
+        """Float array ``(len(history),)``: the weight of each position's item to ``item``."""
+        ...
+
+
+@runtime_checkable
+class PooledItemVectors(Protocol):
+    """Fold-in scores that are the mean of the distinct history items' vectors · item vectors.
+
+    ``score_history([history])[0, i] = mean over distinct h in history of v_h · v_i``
+    (BPR's fold-in), so each history item's share of a score is exact.
+    """
+
+    def pooled_item_vectors(self) -> np.ndarray:
+        """Float array ``(num_items, d)``: ``v_i``, both pooled over a history and scored."""
         ...

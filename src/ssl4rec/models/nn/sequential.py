@@ -6,8 +6,9 @@ describes (it lives in ``ssl4rec.models.configs.sequential`` and is re-exported
 here), item text vectors given as an array or by an ``ItemTextSource`` (models
 never encode text themselves), training windows over whole sequences (a loss at
 every position, not one sample per prefix), the learned ``seen_bias`` offset of
-history items, scoring of arbitrary histories, and explanations (occlusion per
-recommended item; attention weights of the last position).
+history items, scoring of arbitrary histories, and what explanations read (the
+window's tokens, differentiable scores from input vectors, attention maps, item
+vectors from new text; the methods themselves live in ``ssl4rec.explain``).
 Each model file adds its objective.
 """
 
@@ -158,7 +159,6 @@ class SequentialRecommender(Recommender[C]):
         self.net: SequenceNet | None = None
         self._restored_text_shape: tuple[int, int] | None = None
         self._windows_cache: tuple[int, int, list[np.ndarray]] | None = None
-        self._occlusion: tuple[bytes, tuple[np.ndarray, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ building
     @override
@@ -189,7 +189,6 @@ class SequentialRecommender(Recommender[C]):
             )
             self.net = SequenceNet(items, encoder, seen_bias=cfg.seen_bias)
         self._windows_cache = None
-        self._occlusion = None
 
     def _text_vectors(self, data: Interactions) -> torch.Tensor:
         """``(num_items, t)`` text vectors: given, from the source, or restored from a save."""
@@ -422,46 +421,109 @@ class SequentialRecommender(Recommender[C]):
             scores = scores + float(self.net.seen_offset().detach()) * seen
         return scores
 
-    def item_contributions(self, history: np.ndarray, item: int) -> np.ndarray:
-        """How much each history position adds to ``item``'s score (occlusion).
+    # ------------------------------------------------------------------ explanations
+    def history_tokens(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        """The tokens the network reads for item-index histories, int64 ``(B, L)``.
 
-        The weight of position j is ``score(history)[item] - score(history without
-        position j)[item]``: exactly what the model loses when that event is left
-        out, so different recommended items get different weights. All positions of
-        one history are rescored in one batch, kept for the next call with the same
-        history (explaining a list of recommendations rescores once).
-
-        Returns:
-            float array ``(len(history),)``; positions before the last ``max_seq_len``
-            items are not read by the model and get 0.
+        Left-padded windows of the last items (token = item index + 1, 0 = padding),
+        with ``[MASK]`` at the last position for models that append it.
         """
-        history = np.asarray(history, dtype=np.int64)
-        key = history.tobytes()
-        if self._occlusion is None or self._occlusion[0] != key:
-            self._occlusion = (key, self._occlusion_scores(history))
-        base, without = self._occlusion[1]
-        out = np.zeros(len(history), dtype=np.float64)
-        kept = len(without)
+        return self._tokens(histories)
+
+    def window_positions(self, length: int) -> np.ndarray:
+        """Where each of a history's ``length`` positions sits in the window, int64 ``(length,)``.
+
+        ``-1`` marks positions cut off by ``max_seq_len`` (the model does not read them).
+        The scoring position is always the window's last, ``max_seq_len - 1``.
+        """
+        room = self.config.max_seq_len - int(self.append_mask)
+        kept = min(length, room)
+        out = np.full(length, -1, dtype=np.int64)
         if kept:
-            out[len(history) - kept :] = base[item] - without[:, item]
+            out[length - kept :] = np.arange(room - kept, room)
         return out
 
-    def _occlusion_scores(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scores of ``history`` and of it without each of its last ``window`` positions.
+    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Input vectors ``(B, L, d)`` of tokens ``(B, L)`` (padding gives zero vectors)."""
+        assert self.net is not None
+        return self.net.items.embed(tokens)
 
-        Returns:
-            ``(num_items,)`` scores of the whole history and ``(window, num_items)``
-            scores without one position each, oldest position first.
+    def score_embedded(self, tokens: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+        """Differentiable scores ``(B, num_items)`` of token windows from given input vectors.
+
+        ``vectors`` ``(B, L, d)`` stand in for ``embed_tokens(tokens)``; ``tokens``
+        still decides the attention masks. The result is query · item vectors,
+        without the ``seen_bias`` offset (a constant of the history, not of its
+        vectors): gradient explanations read how the score moves with the inputs.
         """
         self._check_fitted()
-        window = min(len(history), self.config.max_seq_len - int(self.append_mask))
-        start = len(history) - window
-        variants = [history] + [
-            np.delete(history, position) for position in range(start, len(history))
-        ]
+        assert self.net is not None
+        hidden, _ = self.net.encoder(vectors, tokens)  # (B, L, d)
+        return hidden[:, -1] @ self.net.items.table().T  # (B, num_items)
+
+    def text_item_vectors(self, item: int, text_vectors: np.ndarray) -> np.ndarray:
+        """Vectors ``(k, d)`` of ``item`` with its text vector replaced by each of ``text_vectors``.
+
+        The item's ID part (``item_repr="id+text"``) is kept; the text goes through
+        the model's adaptor. Explanations compare them to see which words of the
+        item's text carry its score.
+
+        Raises:
+            ConfigError: the model reads no text (``item_repr="id"``).
+            DataError: ``text_vectors`` is not ``(k, t)`` with the model's text width.
+        """
+        self._check_fitted()
+        assert self.net is not None
+        items = self.net.items
+        if items.adaptor is None:
+            raise ConfigError(
+                f"{type(self).__name__}.item_repr must be 'id+text' or 'text' to read item "
+                f"text; got {self.config.item_repr!r}"
+            )
+        vectors = torch.as_tensor(np.asarray(text_vectors, dtype=np.float32), device=self.device)
+        width = items.text.shape[1]
+        if vectors.ndim != 2 or vectors.shape[1] != width:
+            raise DataError(
+                f"{type(self).__name__}: text vectors must have shape (k, {width}); "
+                f"got {tuple(vectors.shape)}"
+            )
         with torch.no_grad():
-            scores = self.score_history(variants).float().cpu().numpy()  # (1 + window, n)
-        return scores[0].astype(np.float64), scores[1:].astype(np.float64)
+            own = items.adaptor(items.text[item : item + 1])  # (1, d)
+            rest = items.table()[item : item + 1] - own  # (1, d): the ID part, or 0
+            out = rest + items.adaptor(vectors)  # (k, d)
+        return out.float().cpu().numpy()
+
+    def attention_matrices(self, history: np.ndarray) -> np.ndarray:
+        """Every block's attention over the window the model reads for ``history``.
+
+        Returns:
+            float array ``(layers, heads, L, L)``, ``L = max_seq_len``; row ``i`` is
+            query position ``i``'s attention over the key positions (rows of real
+            positions sum to 1). ``window_positions`` maps history positions to
+            window positions; the scoring position is ``L - 1``.
+        """
+        self._check_fitted()
+        assert self.net is not None
+        tokens = self._tokens([np.asarray(history, dtype=np.int64)]).to(self.device)  # (1, L)
+        with torch.no_grad():
+            _, attention = self.net(tokens, return_attention=True)
+        return torch.stack([a[0] for a in attention]).float().cpu().numpy()  # (layers, h, L, L)
+
+    def attention_maps(self, history: np.ndarray) -> np.ndarray:
+        """Attention of the scoring position over the history, per block and head.
+
+        Returns:
+            float array ``(layers, heads, len(history))``; positions cut off by
+            ``max_seq_len`` get 0. With a ``[MASK]`` token (BERT4Rec) the rest of a
+            row is the scoring position's attention to itself.
+        """
+        history = np.asarray(history, dtype=np.int64)
+        matrices = self.attention_matrices(history)  # (layers, h, L, L)
+        positions = self.window_positions(len(history))
+        kept = positions >= 0
+        out = np.zeros((*matrices.shape[:2], len(history)), dtype=np.float64)
+        out[:, :, kept] = matrices[:, :, -1, positions[kept]]
+        return out
 
     def attention_weights(self, history: np.ndarray) -> np.ndarray:
         """Attention of the last position over the history (last block, mean of heads).
@@ -472,19 +534,7 @@ class SequentialRecommender(Recommender[C]):
         Returns:
             float array ``(len(history),)``; positions cut off by ``max_seq_len`` get 0.
         """
-        self._check_fitted()
-        assert self.net is not None
-        history = np.asarray(history, dtype=np.int64)
-        tokens = self._tokens([history]).to(self.device)  # (1, L)
-        with torch.no_grad():
-            _, attention = self.net(tokens, return_attention=True)
-        weights = attention[-1][0, :, -1, :].mean(dim=0).cpu().numpy()  # (L,)
-        length = self.config.max_seq_len - int(self.append_mask)
-        kept = min(len(history), length)
-        out = np.zeros(len(history), dtype=np.float64)
-        if kept:
-            out[len(history) - kept :] = weights[length - kept : length]
-        return out
+        return self.attention_maps(history)[-1].mean(axis=0)
 
 
 def seen_entries(
