@@ -23,6 +23,7 @@ from ssl4rec.explain.base import (
     supported_methods,
 )
 from ssl4rec.explain.fidelity import fidelity
+from ssl4rec.explain.tokens import token_weights
 from ssl4rec.models.capabilities import ItemContributions
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "fidelity",
     "register",
     "supported_methods",
+    "token_weights",
 ]
 
 
