@@ -20,7 +20,7 @@ import pytest
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.explain import METHODS
-from ssl4rec.explain.fidelity import fidelity
+from ssl4rec.explain.fidelity import compare_fidelity, fidelity
 from ssl4rec.models.base import ModelConfig, Recommender, histories_to_csr
 from ssl4rec.models.ease import EASE
 from ssl4rec.testing.synthetic import block_interactions, cycle_data
@@ -185,6 +185,14 @@ def test_seeded_sample_and_baseline(ease, blocks, methods):
     assert fidelity(ease, blocks, "test-exact", users=50, seed=7) == first
     other = fidelity(ease, blocks, "test-exact", users=50, seed=8)
     assert other["random_deletion_auc"] != first["random_deletion_auc"]
+
+
+def test_comparing_methods_measures_each_as_alone(ease, blocks, methods):
+    both = compare_fidelity(ease, blocks, ["test-reversed", "test-exact"], users=50, seed=7)
+    assert list(both) == ["test-reversed", "test-exact"]
+    assert both["test-exact"] == fidelity(ease, blocks, "test-exact", users=50, seed=7)
+    assert both["test-reversed"] == fidelity(ease, blocks, "test-reversed", users=50, seed=7)
+    assert both["test-exact"]["deletion_auc"] < both["test-reversed"]["deletion_auc"]
 
 
 def test_bad_arguments_are_named(ease, blocks, methods):

@@ -18,6 +18,7 @@ from ssl4rec.cli import configs as configs_cmd
 from ssl4rec.cli import datasets as datasets_cmd
 from ssl4rec.cli.bench import bench_command
 from ssl4rec.cli.evaluate import evaluate_command
+from ssl4rec.cli.explain import explain_command
 from ssl4rec.cli.quickstart import quickstart_command
 from ssl4rec.cli.recommend import recommend_command
 from ssl4rec.cli.serve import serve_command
@@ -38,6 +39,7 @@ app.add_typer(configs_cmd.app, name="configs")
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)
+app.command("explain")(explain_command)
 app.command("quickstart")(quickstart_command)
 app.command("bench")(bench_command)
 app.command("serve")(serve_command)

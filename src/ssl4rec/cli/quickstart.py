@@ -49,7 +49,7 @@ def quickstart_command(
     ] = SEQ_EPOCHS,
 ) -> None:
     """Train and compare Pop, ItemKNN, EASE and text-enhanced SASRec on MovieLens-100K."""
-    from ssl4rec.explain import explain_recommendations
+    from ssl4rec.cli.explain import explained_rows
     from ssl4rec.runner import load_data, make_experiment_split, run_experiment
     from ssl4rec.runner.experiment import ExperimentConfig
 
@@ -124,8 +124,9 @@ def quickstart_command(
     for name, why in shows:
         model = models[name]
         recs = model.recommend(shown, 10)
-        rows = explain_recommendations(model, shown, recs.item_indices[0], recs.scores[0], top=2)
-        typer.echo(f"\ntop-10 for user {shown} from {name} ({why}):")
+        rows = explained_rows(model, shown, recs.item_indices[0], recs.scores[0], top=2)
+        method = rows[0]["method"] if rows else "-"
+        typer.echo(f"\ntop-10 for user {shown} from {name} ({why}; reasons by {method}):")
         typer.echo(
             format_table(
                 [[r["rank"], r["title"], "; ".join(r["because"]) or "-"] for r in rows],

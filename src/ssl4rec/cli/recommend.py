@@ -18,19 +18,24 @@ def recommend_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print the top-k items for one user, with titles and the history items behind them."""
-    from ssl4rec.explain import explain_recommendations
+    from ssl4rec.cli.explain import explained_rows
     from ssl4rec.models.base import load_model
 
     model_dir = run_dir / "model" if (run_dir / "model").is_dir() else run_dir
     model = load_model(model_dir)
     recs = model.recommend(user, k, exclude_seen=exclude_seen)
-    rows = explain_recommendations(model, user, recs.item_indices[0], recs.scores[0])
+    rows = explained_rows(model, user, recs.item_indices[0], recs.scores[0])
+    for row in rows:
+        del row["explanation"]
     if as_json:
         echo_json({"user": user, "model": model.name, "items": rows})
         return
     typer.echo(
         format_table(
-            [[r["rank"], r["item"], r["title"], r["score"], "; ".join(r["because"])] for r in rows],
+            [
+                [r["rank"], r["item"], r["title"], r["score"], "; ".join(r["because"]) or "-"]
+                for r in rows
+            ],
             ["rank", "item", "title", "score", "because you liked"],
         )
     )

@@ -19,7 +19,8 @@ averaged over users: a faithful method makes the deletion AUC low (removing what
 points at demotes the target fast) and the insertion AUC high.
 
 All variant histories of all sampled users are scored together, in batches of
-``score_history`` calls; only the method runs once per user.
+``score_history`` calls; only the method runs once per user. ``compare_fidelity``
+measures several methods on the same sample and scores the baselines once.
 
 Example:
     >>> fidelity(model, split, "item-weights", users=200)
@@ -41,12 +42,11 @@ from ssl4rec.evaluation.ranking import mask_rows, prepare_scores
 from ssl4rec.explain.base import explain
 from ssl4rec.models.base import History, Recommender, histories_to_csr
 
-__all__ = ["MAX_K", "fidelity"]
+__all__ = ["MAX_K", "compare_fidelity", "fidelity"]
 
 MAX_K = 10
 """Most history positions removed (or inserted) per user."""
 
-_CURVES = ("deletion", "random", "recent", "insertion")
 _SCORED_CELLS = 1 << 24
 """Score-matrix cells (rows × catalog) per ``score_history`` call."""
 
@@ -79,6 +79,27 @@ def fidelity(
         ConfigError: ``users`` below 1, or a method the model does not support.
         DataError: data over other vocabularies, or no user with two events.
     """
+    return compare_fidelity(model, split_or_interactions, [method], users=users, seed=seed)[method]
+
+
+def compare_fidelity(
+    model: Recommender[Any],
+    split_or_interactions: Split | Interactions,
+    methods: Sequence[str],
+    *,
+    users: int = 200,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """``fidelity`` of several methods on the same users, targets and baselines.
+
+    The sample, the targets and the random and most-recent deletions do not depend
+    on the method, so they are scored once: each method costs its own explanations
+    and its deletion and insertion rows only. Every method's result equals
+    ``fidelity(model, split_or_interactions, method, users=users, seed=seed)``.
+
+    Returns:
+        ``method -> fidelity(...)`` in the order of ``methods``.
+    """
     if isinstance(users, bool) or not isinstance(users, int) or users < 1:
         raise ConfigError(f"fidelity(): users must be an integer ≥ 1; got {users!r}")
     data = split_or_interactions
@@ -97,47 +118,71 @@ def fidelity(
     sample = np.sort(rng.choice(eligible, size=min(users, len(eligible)), replace=False))
     histories = history.sequences(sample)
     targets = _top1(model, histories)
+    tops = [min(len(seq), MAX_K) for seq in histories]  # K per user
 
-    rows: list[np.ndarray] = []  # variant histories, all users and curves
-    owner: list[int] = []  # row -> position in ``sample``
-    cell: list[tuple[int, int, int]] = []  # row -> (curve, user position, k)
-    for n, (seq, target) in enumerate(zip(histories, targets, strict=True)):
-        weights = explain(model, seq, [int(target)], method=method)[0].weights
-        size = len(seq)
-        top = min(size, MAX_K)
-        orders = {
-            "deletion": np.argsort(-weights, kind="stable"),
-            "random": rng.permutation(size),
-            "recent": np.arange(size)[::-1],
+    # The baselines: deletion curves (k = 0 shared) in random and most-recent order.
+    baseline = _Curves(len(sample))
+    for n, seq in enumerate(histories):
+        baseline.add("full", n, 0, seq)
+        baseline.add("empty", n, 0, seq[:0])
+        order = rng.permutation(len(seq))
+        for k in range(1, tops[n] + 1):
+            baseline.add("random", n, k, np.delete(seq, order[:k]))
+            baseline.add("recent", n, k, seq[: len(seq) - k])
+    base = baseline.values(model, histories, targets)
+    for curve in ("random", "recent"):
+        base[curve][:, 0] = base["full"][:, 0]
+    random = np.nanmean(base["random"], axis=1)  # (users,)
+
+    results = {}
+    for method in methods:
+        explained = _Curves(len(sample))
+        for n, (seq, target) in enumerate(zip(histories, targets, strict=True)):
+            weights = explain(model, seq, [int(target)], method=method)[0].weights
+            order = np.argsort(-weights, kind="stable")
+            for k in range(1, tops[n] + 1):
+                explained.add("deletion", n, k, np.delete(seq, order[:k]))
+                explained.add("insertion", n, k, seq[np.sort(order[:k])])  # time order kept
+        curves = explained.values(model, histories, targets)
+        curves["deletion"][:, 0] = base["full"][:, 0]
+        curves["insertion"][:, 0] = base["empty"][:, 0]
+        deletion = np.nanmean(curves["deletion"], axis=1)
+        beats = (deletion < random) + 0.5 * (deletion == random)
+        results[method] = {
+            "deletion_auc": float(deletion.mean()),
+            "random_deletion_auc": float(random.mean()),
+            "recent_deletion_auc": float(np.nanmean(base["recent"], axis=1).mean()),
+            "insertion_auc": float(np.nanmean(curves["insertion"], axis=1).mean()),
+            "share_beats_random": float(beats.mean()),
+            "users": len(sample),
         }
-        for k in range(top + 1):
-            for c, curve in enumerate(_CURVES):
-                if curve == "insertion":
-                    variant = seq[np.sort(orders["deletion"][:k])]
-                elif k == 0 and curve != "deletion":
-                    continue  # the k = 0 deletion row is shared by the three orders
-                else:
-                    variant = np.delete(seq, orders[curve][:k])
-                rows.append(variant)
-                owner.append(n)
-                cell.append((c, n, k))
+    return results
 
-    ranks = _target_ranks(model, rows, [histories[n] for n in owner], targets[owner])
-    curves = np.full((len(_CURVES), len(sample), MAX_K + 1), np.nan)
-    for (c, n, k), rank in zip(cell, ranks, strict=True):
-        curves[c, n, k] = 1.0 / rank
-    curves[1:3, :, 0] = curves[0, :, 0]  # every deletion curve starts from the full history
-    auc = np.nanmean(curves, axis=2)  # (curves, users)
-    deletion, random, recent, insertion = auc
-    beats = (deletion < random) + 0.5 * (deletion == random)
-    return {
-        "deletion_auc": float(deletion.mean()),
-        "random_deletion_auc": float(random.mean()),
-        "recent_deletion_auc": float(recent.mean()),
-        "insertion_auc": float(insertion.mean()),
-        "share_beats_random": float(beats.mean()),
-        "users": len(sample),
-    }
+
+class _Curves:
+    """Variant histories to score, each filling one point of one user's curve."""
+
+    def __init__(self, users: int) -> None:
+        self.users = users
+        self.rows: list[np.ndarray] = []
+        self.cells: list[tuple[str, int, int]] = []  # (curve, user position, k)
+
+    def add(self, curve: str, user: int, k: int, variant: np.ndarray) -> None:
+        self.rows.append(variant)
+        self.cells.append((curve, user, k))
+
+    def values(
+        self, model: Recommender[Any], histories: Sequence[np.ndarray], targets: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Per curve, ``(users, MAX_K + 1)`` reciprocal ranks (NaN where not measured)."""
+        owners = np.array([user for _, user, _ in self.cells], dtype=np.int64)
+        ranks = _target_ranks(model, self.rows, [histories[u] for u in owners], targets[owners])
+        out: dict[str, np.ndarray] = {}
+        for (curve, user, k), rank in zip(self.cells, ranks, strict=True):
+            if curve not in out:
+                out[curve] = np.full((self.users, MAX_K + 1), np.nan)
+            out[curve][user, k] = 1.0 / rank
+        return out
 
 
 def _top1(model: Recommender[Any], histories: Sequence[np.ndarray]) -> np.ndarray:

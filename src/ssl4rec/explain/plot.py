@@ -75,7 +75,7 @@ def heatmap(
     matrix = heatmap_matrix(explanations, max_rows=max_rows)
     rows, cols = matrix.shape
     history = explanations[0].history[-rows:]
-    fig = Figure(figsize=(3.0 + 0.55 * cols, 2.0 + 0.3 * rows), dpi=100)
+    fig = Figure(figsize=(3.0 + 0.55 * cols, 2.0 + 0.3 * rows), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     extent = float(np.abs(matrix).max()) or 1.0
@@ -93,7 +93,6 @@ def heatmap(
     ax.set_ylabel(f"history (last {rows}, oldest on top)")
     ax.set_title(f"why recommended: {explanations[0].method}")
     fig.colorbar(image, ax=ax, label="weight")
-    fig.tight_layout()
     return fig
 
 
