@@ -75,3 +75,29 @@ def test_quickstart_prints_the_same_metrics_twice(monkeypatch, tmp_path):
     ]
     assert all(r.exit_code == 0 for r in runs), runs[0].output
     assert json.loads(runs[0].stdout) == json.loads(runs[1].stdout)
+
+
+def test_reasons_come_from_explain_with_the_default_method(monkeypatch, tmp_path):
+    import numpy as np
+
+    from ssl4rec.explain import explain, supported_methods
+    from ssl4rec.explain.base import item_titles
+    from ssl4rec.models.base import load_model
+
+    _stand_ins(monkeypatch, tmp_path)
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(app, ["quickstart", "--seq-epochs", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    model = load_model(out / "sasrec" / "model")
+    default = supported_methods(model)[0]
+    assert f"reasons by {default})" in result.stdout
+    assert model.user_vocab is not None and model.history is not None
+    user = str(model.user_vocab.ids[0])
+    history = model.history.sequence(0)
+    items = model.recommend(user, 10).item_indices[0]
+    titles = item_titles(model)
+    expected = [
+        "; ".join(titles[h] for h, _ in e.top(2)) or "-"
+        for e in explain(model, history, [int(i) for i in np.asarray(items)])
+    ]
+    assert _because(result.stdout, "sasrec") == expected
