@@ -1,4 +1,4 @@
-"""A live ssl4rec service on 127.0.0.1 (uvicorn in a thread) for browser tests."""
+"""Live ssl4rec services on 127.0.0.1 (uvicorn in a thread) for browser tests."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import pytest
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.ease import EASE
+from ssl4rec.models.sasrec import SASRec, SASRecConfig
 from ssl4rec.serving.app import create_app
 from ssl4rec.serving.settings import ServeSettings
+from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, cycle_data
 
 
 def _tiny_model() -> EASE:
@@ -43,13 +45,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _tiny_sasrec() -> SASRec:
+    """SASRec with two blocks of two heads on the planted item cycle ("movie number i")."""
+    config = SASRecConfig(**{**TINY_SEQUENTIAL, "num_layers": 2}, epochs=3)  # type: ignore[arg-type]
+    return SASRec(config).fit(cycle_data(num_items=20))
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[str]:
     """URL of a running service with a tiny fitted EASE model."""
+    db = tmp_path_factory.mktemp("e2e") / "events.sqlite"
+    yield from _serve(create_app(ServeSettings(db=str(db)), model=_tiny_model()))
+
+
+@pytest.fixture(scope="session")
+def sasrec_server(tmp_path_factory) -> Iterator[str]:
+    """URL of a running service with a tiny fitted SASRec (attention maps, several methods)."""
+    db = tmp_path_factory.mktemp("e2e-sasrec") / "events.sqlite"
+    yield from _serve(create_app(ServeSettings(db=str(db)), model=_tiny_sasrec()))
+
+
+def _serve(app: object) -> Iterator[str]:
     import uvicorn
 
-    db = tmp_path_factory.mktemp("e2e") / "events.sqlite"
-    app = create_app(ServeSettings(db=str(db)), model=_tiny_model())
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

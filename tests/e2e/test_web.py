@@ -124,3 +124,101 @@ def test_session_mode(live_server, browser) -> None:
         lambda d: len(_recs(d)) > 0 and "session" in d.find_element(By.ID, "recs-title").text
     )
     assert all(int(i[1:]) >= 10 for i in _recs(browser)[:3])
+
+
+def _bars(driver, rank: int = 0) -> list[tuple[str, float]]:
+    """(title, weight) of the bars under the ``rank``-th recommendation's "why"."""
+    return [
+        (title, float(weight))
+        for title, weight in driver.execute_script(
+            "const li = document.querySelectorAll('li.rec')[arguments[0]];"
+            "return [...li.querySelectorAll('.why-panel .bar-row')].map((row) =>"
+            " [row.querySelector('.bar-title').textContent,"
+            "  row.querySelector('.bar').dataset.weight]);",
+            rank,
+        )
+    ]
+
+
+def _view(driver, rank: int = 0) -> str:
+    return driver.execute_script(
+        "const p = document.querySelectorAll('li.rec .why-panel')[arguments[0]];"
+        "return p && !p.hidden ? p.dataset.view || '' : '';",
+        rank,
+    )
+
+
+def test_explanation_bars_follow_method_layer_and_head(sasrec_server, browser, tmp_path) -> None:
+    """SASRec: "why" shows a bar per history item; method, layer and head redraw them."""
+    import os
+
+    import httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    info = httpx.get(sasrec_server + "/model-info").json()
+    methods = info["explanation_methods"]
+    assert len(methods) >= 2 and info["attention"] == {"num_layers": 2, "num_heads": 2}
+
+    wait = WebDriverWait(browser, 20)
+    browser.set_window_size(1280, 1000)
+    browser.get(sasrec_server + "/")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "model-info"), "SASRec"))
+    method = Select(browser.find_element(By.ID, "method"))
+    assert [o.get_attribute("value") for o in method.options] == methods
+    assert method.first_selected_option.get_attribute("value") == methods[0]
+
+    user_box = browser.find_element(By.ID, "user-id")
+    user_box.clear()
+    user_box.send_keys("u0")
+    browser.find_element(By.ID, "load-user").click()
+    wait.until(lambda d: len(_recs(d)) > 1)
+    history = httpx.get(sasrec_server + "/users/u0/history").json()["training"]
+    titles = [h["title"] for h in history]
+
+    # the default method: one bar per history item, oldest first, titled
+    browser.find_elements(By.CSS_SELECTOR, "li.rec .why")[0].click()
+    wait.until(lambda d: _view(d) == f"method:{methods[0]}")
+    default = _bars(browser)
+    assert [t for t, _ in default] == titles and any(w != 0 for _, w in default)
+    assert browser.find_element(By.CSS_SELECTOR, "li.rec .sentence").text
+
+    # another method redraws the open panel with other weights (same history items)
+    method.select_by_value(methods[1])
+    wait.until(lambda d: _view(d) == f"method:{methods[1]}")
+    other = _bars(browser)
+    assert [t for t, _ in other] == titles and other != default
+
+    # attention: layer and head redraw the bars from the attention endpoint
+    layer = Select(browser.find_element(By.ID, "layer"))
+    head = Select(browser.find_element(By.ID, "head"))
+    seen = []
+    for layer_value, head_value in (("0", ""), ("0", "1"), ("1", "0")):
+        layer.select_by_value(layer_value)
+        head.select_by_value(head_value)
+        wait.until(lambda d, v=f"attention:{layer_value}:{head_value}": _view(d) == v)
+        bars = _bars(browser)
+        params = {"layer": layer_value} | ({"head": head_value} if head_value else {})
+        expected = httpx.get(sasrec_server + "/users/u0/attention", params=params).json()
+        assert [w for _, w in bars] == pytest.approx([w["weight"] for w in expected["weights"]])
+        assert sum(w for _, w in bars) == pytest.approx(1.0, abs=1e-4)  # one softmax row
+        seen.append(bars)
+    assert seen[0] != seen[1] != seen[2] and seen[0] != other
+
+    # back to the method: the bars are the method's again; open a second "why" too
+    layer.select_by_value("")
+    wait.until(lambda d: _view(d) == f"method:{methods[1]}")
+    assert _bars(browser) == other
+    browser.find_elements(By.CSS_SELECTOR, "li.rec .why")[1].click()
+    wait.until(lambda d: _view(d, 1) == f"method:{methods[1]}")
+    # the default method again, both panels redrawn (the documented screenshot)
+    method.select_by_value(methods[0])
+    wait.until(lambda d: _view(d, 0) == _view(d, 1) == f"method:{methods[0]}")
+    assert _bars(browser) == default
+
+    folder = os.environ.get("SSL4REC_SCREENSHOT_DIR")
+    shot = (Path(folder) if folder else tmp_path) / "screenshot-explain.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000

@@ -17,8 +17,10 @@ from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.ease import EASE
 from ssl4rec.models.item_knn import ItemKNN
 from ssl4rec.models.pop import Pop
+from ssl4rec.models.sasrec import SASRec, SASRecConfig
 from ssl4rec.serving.app import create_app
 from ssl4rec.serving.settings import ServeSettings
+from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, cycle_data
 
 NUM_USERS = 30
 NUM_ITEMS = 20
@@ -62,6 +64,13 @@ def knn_model(tiny_data: Interactions) -> ItemKNN:
 @pytest.fixture(scope="session")
 def pop_model(tiny_data: Interactions) -> Pop:
     return Pop().fit(tiny_data)
+
+
+@pytest.fixture(scope="session")
+def sasrec_model() -> SASRec:
+    """Two attention blocks of two heads on the planted item cycle (items carry titles)."""
+    config = SASRecConfig(**{**TINY_SEQUENTIAL, "num_layers": 2}, epochs=3)  # type: ignore[arg-type]
+    return SASRec(config).fit(cycle_data())
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ def test_health_and_model_info(client) -> None:
     info = client.get("/model-info").json()
     assert info["name"] == "ease" and info["config"]["l2_reg"] == 1.0
     assert info["num_items"] == 20 and info["retrieval"] == "exact"
+    assert info["explanation_methods"][0] == info["explanation_method"] == "item-weights"
+    assert info["attention"] is None
     assert client.get("/models").json()["models"][0]["name"] == "ease"
 
 
@@ -47,8 +49,11 @@ def test_explanation_endpoint(client) -> None:
     assert body["method"] == "item-weights" and body["title"] == "Movie 5 (drama)"
     weights = [r["weight"] for r in body["because"]]
     assert weights == sorted(weights, reverse=True) and weights[0] > 0
+    assert [w["position"] for w in body["weights"]] == list(range(5))  # every history event
+    assert body["sentence"]
     unknown = client.get("/users/nobody/recommendations/i5/explanation").json()
     assert unknown["fallback"] == "popularity" and unknown["because"] == []
+    assert unknown["weights"] == [] and unknown["method"] == "popularity"
 
 
 def test_unknown_user_gets_labelled_popularity(client, tiny_data) -> None:
@@ -112,6 +117,27 @@ def test_items_search_detail_and_similar(client) -> None:
         ("get", "/items/nope/similar", {}, 404, "item"),
         ("get", "/items/nope", {}, 404, "item"),
         ("get", "/users/u0/recommendations/nope/explanation", {}, 404, "item"),
+        (
+            "get",
+            "/users/u0/recommendations/i1/explanation",
+            {"params": {"method": "x"}},
+            422,
+            "method",
+        ),
+        ("get", "/users/u0/recommendations", {"params": {"method": "x"}}, 422, "method"),
+        (
+            "post",
+            "/explanations",
+            {"json": {"items": ["i1", "nope"], "item": "i2"}},
+            404,
+            "items[1]",
+        ),
+        ("post", "/explanations", {"json": {"items": ["i1"], "item": "nope"}}, 404, "item"),
+        ("post", "/explanations", {"json": {"items": ["i1"] * 2001, "item": "i2"}}, 422, "items"),
+        ("post", "/explanations", {"json": {"items": ["i1"], "item": "i2", "top": 0}}, 422, "top"),
+        ("get", "/users/u0/attention", {}, 422, "model"),
+        ("get", "/users/u0/attention", {"params": {"layer": -1}}, 422, "layer"),
+        ("post", "/attention", {"json": {"items": ["i1"], "head": -1}}, 422, "head"),
         ("post", "/recommendations", {"json": {"items": ["i1", "nope"]}}, 404, "items[1]"),
         ("post", "/recommendations", {"json": {"items": "i1"}}, 422, "items"),
         ("post", "/recommendations", {"json": {"items": ["i1"], "k": 0}}, 422, "k"),
@@ -222,10 +248,12 @@ def test_other_models(request, model_fixture, settings) -> None:
         expected = model.recommend("u3", 5).scores[0]  # equal scores may tie-break differently
         assert np.allclose([r["score"] for r in body["items"]], expected, atol=1e-5)
         expl = c.get(f"/users/u3/recommendations/{body['items'][0]['item']}/explanation").json()
-        if model_fixture == "pop_model":  # history does not move popularity scores
-            assert expl["method"] == "single-item-scores" and expl["because"] == []
-        else:
-            assert expl["method"] == "item-weights" and expl["because"]
+        methods = c.get("/model-info").json()["explanation_methods"]
+        assert expl["method"] == methods[0] and len(expl["weights"]) == 5
+        if model_fixture == "knn_model":
+            assert expl["because"]
+        else:  # history does not move popularity scores
+            assert expl["because"] == [] and all(w["weight"] == 0 for w in expl["weights"])
         assert c.post("/events", json={"user": "u3", "item": "i15"}).status_code == 201
         after = c.get("/users/u3/recommendations", params={"k": 20}).json()
         assert "i15" not in _ids(after)

@@ -19,7 +19,11 @@ from ssl4rec.serving.settings import ServeSettings  # noqa: E402
 MAX_EXAMPLES = 15
 
 
-def test_every_operation_answers_within_its_schema(ease_model, live_server, tmp_path) -> None:
+@pytest.mark.parametrize("model_fixture", ["ease_model", "sasrec_model"])
+def test_every_operation_answers_within_its_schema(
+    request, model_fixture, live_server, tmp_path
+) -> None:
+    """EASE, and SASRec for the operations only Transformers answer with 200 (attention)."""
     from schemathesis.checks import (
         content_type_conformance,
         not_a_server_error,
@@ -27,7 +31,8 @@ def test_every_operation_answers_within_its_schema(ease_model, live_server, tmp_
         status_code_conformance,
     )
 
-    app = create_app(ServeSettings(db=str(tmp_path / "e.sqlite")), model=ease_model)
+    model = request.getfixturevalue(model_fixture)
+    app = create_app(ServeSettings(db=str(tmp_path / "e.sqlite")), model=model)
     checks = [
         not_a_server_error,
         status_code_conformance,

@@ -5,6 +5,9 @@ Three scenarios run one after another, each until ``requests`` requests or
 
 - ``get``: ``GET /users/{id}/recommendations?k=10`` for random training users;
 - ``session``: ``POST /recommendations`` with 5-20 random popular items;
+
+(both with ``explain=true`` and the given method when ``explain`` is set, so the
+cost of explaining all ``k`` recommendations is measured);
 - ``events``: ``POST /events`` for load-test users, each with a unique ``event_id``;
   afterwards every stored event is counted through ``/users/{id}/history``, so a
   lost or duplicated write is reported.
@@ -14,7 +17,9 @@ SQLite store)::
 
     python -m ssl4rec.serving.loadtest --model runs/ml100k-ease/model
 
-or against a service already running on this machine with ``--url``.
+or against a service already running on this machine with ``--url``. Explanation
+latency: ``--explain occlusion --scenarios get`` (``--explain default`` takes the
+model's default method).
 """
 
 from __future__ import annotations
@@ -132,6 +137,7 @@ async def _loadtest(
     scenarios: Sequence[str],
     seed: int,
     k: int,
+    explain: str | None = None,
     server_pid: int | None = None,
 ) -> list[ScenarioResult]:
     import httpx
@@ -145,13 +151,20 @@ async def _loadtest(
         run = uuid.uuid4().hex[:8]
         load_users = [f"loadtest-{run}-{n}" for n in range(200)]
         counter = iter(range(10**12))
+        explained: dict[str, Any] = {}
+        if explain is not None:
+            explained["explain"] = True
+            if explain != "default":
+                explained["method"] = explain
 
         async def get(c: Any, rng: random.Random) -> Any:
-            return await c.get(f"/users/{rng.choice(users)}/recommendations", params={"k": k})
+            return await c.get(
+                f"/users/{rng.choice(users)}/recommendations", params={"k": k, **explained}
+            )
 
         async def session(c: Any, rng: random.Random) -> Any:
             history = rng.sample(items, rng.randint(5, min(20, len(items))))
-            return await c.post("/recommendations", json={"items": history, "k": k})
+            return await c.post("/recommendations", json={"items": history, "k": k, **explained})
 
         async def event(c: Any, rng: random.Random) -> Any:
             n = next(counter)
@@ -205,9 +218,13 @@ def run_loadtest(
     scenarios: Sequence[str] = ("get", "session", "events"),
     seed: int = 0,
     k: int = 10,
+    explain: str | None = None,
     server_pid: int | None = None,
 ) -> list[ScenarioResult]:
     """Run the scenarios against ``url`` (127.0.0.1 only); see the module docstring.
+
+    ``explain``: an explanation method name (or ``"default"``) to request with
+    ``explain=true`` in ``get`` and ``session``; ``None`` requests no explanation.
 
     Raises:
         ValueError: ``url`` is not on this machine, or an unknown scenario.
@@ -227,6 +244,7 @@ def run_loadtest(
             scenarios=scenarios,
             seed=seed,
             k=k,
+            explain=explain,
             server_pid=server_pid,
         )
     )
@@ -294,11 +312,12 @@ def spawn_server(
     raise RuntimeError("loadtest: the server did not answer /health within 60 s")
 
 
-def format_markdown(results: Sequence[ScenarioResult]) -> str:
-    """A markdown table of the results."""
+def format_markdown(results: Sequence[ScenarioResult], *, explain: str | None = None) -> str:
+    """A markdown table of the results (``explain``: the method requested, if any)."""
+    suffix = "" if explain is None else f" explain={explain}"
     names = {
-        "get": "GET /users/{id}/recommendations",
-        "session": "POST /recommendations (session)",
+        "get": f"GET /users/{{id}}/recommendations{suffix}",
+        "session": f"POST /recommendations (session){suffix}",
         "events": "POST /events",
     }
     lines = [
@@ -327,6 +346,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="connections (default 16)")
     parser.add_argument("--scenarios", default="get,session,events")
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument(
+        "--explain",
+        metavar="METHOD",
+        help="request explain=true with this method in get and session "
+        "('default': the model's default method)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", dest="json_out", help="also write the results here")
     parser.add_argument("--server-arg", action="append", default=[], help="extra serve option")
@@ -344,13 +369,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             scenarios=[s.strip() for s in args.scenarios.split(",") if s.strip()],
             seed=args.seed,
             k=args.k,
+            explain=args.explain,
             server_pid=proc.pid if proc is not None else None,
         )
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(10)
-    report = format_markdown(results)
+    report = format_markdown(results, explain=args.explain)
     # this function is the module's command line: its output is the report
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     sys.stdout.write(

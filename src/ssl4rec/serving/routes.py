@@ -12,14 +12,19 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import BaseModel
 
 from ssl4rec.serving.schemas import (
+    MAX_METHOD_LENGTH,
+    AttentionOut,
+    AttentionRequest,
     ErrorBody,
     EventBatch,
     EventIn,
     EventOut,
     EventsOut,
     Explanation,
+    ExplanationRequest,
     HealthOut,
     HistoryOut,
+    HistoryWeight,
     ItemOut,
     ItemsOut,
     Reason,
@@ -27,6 +32,7 @@ from ssl4rec.serving.schemas import (
     RecommendedItem,
     SessionRequest,
     SimilarOut,
+    TokenWeight,
     UsersOut,
 )
 from ssl4rec.serving.service import RecommendationService, RequestError, Scored
@@ -85,6 +91,21 @@ async def require_api_key(
 
 Service = Annotated[RecommendationService, Depends(get_service)]
 K = Annotated[int, Query(ge=1, description="Number of items.")]
+Method = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_METHOD_LENGTH,
+        description="Explanation method (see /model-info explanation_methods); "
+        "the model's default when omitted.",
+    ),
+]
+Layer = Annotated[
+    int | None, Query(ge=0, description="Transformer block, 0 = first; the last when omitted.")
+]
+Head = Annotated[
+    int | None, Query(ge=0, description="Attention head; the mean over heads when omitted.")
+]
 
 
 def _json(body: BaseModel, status_code: int = 200) -> Response:
@@ -115,6 +136,76 @@ def _items(service: RecommendationService, scored: list[Scored]) -> list[Recomme
 
 def _reasons(service: RecommendationService, pairs: list[tuple[int, float]]) -> list[Reason]:
     return [Reason(item=service.item_ids[i], title=service.titles[i], weight=w) for i, w in pairs]
+
+
+def _check_session(service: RecommendationService, items: list[str]) -> np.ndarray:
+    """Item indices of a session; 422 over ``max_history`` ids, 404 naming an unknown one."""
+    limit = service.settings.max_history
+    if len(items) > limit:
+        raise RequestError(422, "items", f"items must hold at most {limit} ids; got {len(items)}")
+    return service.item_indices(items)
+
+
+def _history_weights(
+    service: RecommendationService, history: np.ndarray, weights: np.ndarray
+) -> list[HistoryWeight]:
+    ids, titles = service.item_ids, service.titles
+    return [
+        HistoryWeight(position=pos, item=ids[i], title=titles[i], weight=_finite(w))
+        for pos, (i, w) in enumerate(zip(history.tolist(), weights.tolist(), strict=True))
+    ]
+
+
+def _finite(value: float) -> float:
+    """JSON has no NaN or infinity; a non-finite weight is reported as 0."""
+    return value if np.isfinite(value) else 0.0
+
+
+def _explanation(
+    service: RecommendationService,
+    user: str | None,
+    index: int,
+    history: np.ndarray,
+    *,
+    method: str | None,
+    top: int,
+) -> Explanation:
+    """Explain ``index`` after ``history``; the popularity fallback when it is empty."""
+    result = service.explain(history, [index], method=method)[0]
+    fallback = not len(history)
+    return Explanation(
+        user=user,
+        item=service.item_ids[index],
+        title=service.titles[index],
+        score=float(service.popularity[index]) if fallback else service.score_of(history, index),
+        method=result.method,
+        sentence=result.sentence,
+        because=_reasons(service, result.top(top)),
+        weights=_history_weights(service, result.history, result.weights),
+        tokens=[TokenWeight(token=t, weight=_finite(w)) for t, w in result.tokens] or None,
+        fallback="popularity" if fallback else None,
+    )
+
+
+def _attention(
+    service: RecommendationService,
+    user: str | None,
+    history: np.ndarray,
+    *,
+    layer: int | None,
+    head: int | None,
+) -> AttentionOut:
+    weights = service.attention(history, layer=layer, head=head)
+    assert service.attention_shape is not None  # service.attention checked it
+    num_layers, num_heads = service.attention_shape
+    return AttentionOut(
+        user=user,
+        layer=num_layers - 1 if layer is None else layer,
+        head=head,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        weights=_history_weights(service, history, weights),
+    )
 
 
 def _item_out(service: RecommendationService, index: int, *, fields: bool = False) -> ItemOut:
@@ -184,6 +275,7 @@ async def user_recommendations(
     k: K = 10,
     exclude_seen: bool = True,
     explain: Annotated[bool, Query(description="Add the history items behind each.")] = False,
+    method: Method = None,
 ) -> Any:
     """Top-k for a user from training history plus posted events.
 
@@ -191,7 +283,9 @@ async def user_recommendations(
     """
     _check_k(service, k)
     history, _known = service.user_history(user)  # unknown users have an empty history
-    return _recommendations(service, user, history, k, exclude_seen=exclude_seen, explain=explain)
+    return _recommendations(
+        service, user, history, k, exclude_seen=exclude_seen, explain=explain, method=method
+    )
 
 
 @router.get(
@@ -204,30 +298,32 @@ async def explanation(
     service: Service,
     user: str,
     item: str,
-    top: Annotated[int, Query(ge=1, le=100)] = 10,
+    method: Method = None,
+    top: Annotated[int, Query(ge=1, le=100, description="Reasons listed in because.")] = 10,
 ) -> Any:
-    """The history items that drove ``item``'s score for ``user``, with weights."""
+    """Why ``item`` is recommended to ``user``: every history item's weight and a sentence.
+
+    422 names ``method`` when the model does not support it (the supported ones are
+    listed). A user without history gets the labelled popularity fallback.
+    """
     index = service.item_index(item)
-    history, known = service.user_history(user)
-    if not known or not len(history):
-        return Explanation(
-            user=user,
-            item=item,
-            title=service.titles[index],
-            score=float(service.popularity[index]),
-            method="popularity",
-            because=[],
-            fallback="popularity",
-        )
-    pairs = service.contributions(history, [index])[0][:top]
-    return Explanation(
-        user=user,
-        item=item,
-        title=service.titles[index],
-        score=service.score_of(history, index),
-        method=service.explain_method,  # type: ignore[arg-type]
-        because=_reasons(service, pairs),
-    )
+    history, _known = service.user_history(user)
+    return _json(_explanation(service, user, index, history, method=method, top=top))
+
+
+@router.get(
+    "/users/{user}/attention",
+    response_model=AttentionOut,
+    tags=["users"],
+)
+async def attention(service: Service, user: str, layer: Layer = None, head: Head = None) -> Any:
+    """Attention of the scoring position over the user's history (Transformer models).
+
+    422 names ``layer`` or ``head`` when out of range, and ``model`` for a model
+    without attention.
+    """
+    history, _known = service.user_history(user)
+    return _json(_attention(service, user, history, layer=layer, head=head))
 
 
 @router.get("/users/{user}/history", response_model=HistoryOut, tags=["users"])
@@ -262,15 +358,41 @@ async def session_recommendations(service: Service, body: SessionRequest) -> Any
     An empty session gets the most popular items, labelled as the fallback.
     """
     _check_k(service, body.k)
-    limit = service.settings.max_history
-    if len(body.items) > limit:
-        raise RequestError(
-            422, "items", f"items must hold at most {limit} ids; got {len(body.items)}"
-        )
-    history = service.item_indices(body.items)
+    history = _check_session(service, body.items)
     return _recommendations(
-        service, None, history, body.k, exclude_seen=body.exclude_seen, explain=body.explain
+        service,
+        None,
+        history,
+        body.k,
+        exclude_seen=body.exclude_seen,
+        explain=body.explain,
+        method=body.method,
     )
+
+
+@router.post(
+    "/explanations",
+    response_model=Explanation,
+    tags=["sessions"],
+    responses=_errors(404),
+)
+async def session_explanation(service: Service, body: ExplanationRequest) -> Any:
+    """Why ``item`` is recommended after an anonymous session (as the user endpoint)."""
+    index = service.item_index(body.item)
+    history = _check_session(service, body.items)
+    return _json(_explanation(service, None, index, history, method=body.method, top=body.top))
+
+
+@router.post(
+    "/attention",
+    response_model=AttentionOut,
+    tags=["sessions"],
+    responses=_errors(404),
+)
+async def session_attention(service: Service, body: AttentionRequest) -> Any:
+    """Attention of the scoring position over an anonymous session (Transformer models)."""
+    history = _check_session(service, body.items)
+    return _json(_attention(service, None, history, layer=body.layer, head=body.head))
 
 
 def _recommendations(
@@ -281,8 +403,11 @@ def _recommendations(
     *,
     exclude_seen: bool,
     explain: bool,
+    method: str | None,
 ) -> Response:
     """Top-``k`` from ``history``; the most popular items, labelled, when it is empty."""
+    if method is not None or (explain and service.explanation_methods):
+        method = service.check_method(method)  # 422 for an unsupported one
     if not len(history):
         return _json(
             RecommendationsOut(
@@ -294,12 +419,15 @@ def _recommendations(
                 retrieval="popularity",
             )
         )
-    scored = service.recommend(history, k, exclude_seen=exclude_seen, explain=explain)
+    scored = service.recommend(
+        history, k, exclude_seen=exclude_seen, explain=explain, method=method
+    )
     return _json(
         RecommendationsOut(
             user=user,
             model=service.model.name,
             items=_items(service, scored),
+            explanation_method=method if explain else None,
             history_length=len(history),
             retrieval=service.retrieval,
         )

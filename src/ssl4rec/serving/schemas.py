@@ -9,14 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "MAX_BATCH",
     "MAX_ID_LENGTH",
+    "AttentionOut",
+    "AttentionRequest",
     "ErrorBody",
     "EventBatch",
     "EventIn",
     "EventOut",
     "EventsOut",
     "Explanation",
+    "ExplanationRequest",
     "HealthOut",
     "HistoryOut",
+    "HistoryWeight",
     "ItemOut",
     "ItemsOut",
     "Reason",
@@ -24,6 +28,7 @@ __all__ = [
     "RecommendedItem",
     "SessionRequest",
     "SimilarOut",
+    "TokenWeight",
     "UsersOut",
 ]
 
@@ -33,6 +38,9 @@ MAX_BATCH = 1000
 """Most events in one ``POST /events/batch``."""
 _MAX_SESSION = 10_000
 """Hard cap on a session's length; ``ServeSettings.max_history`` may be lower."""
+
+MAX_METHOD_LENGTH = 100
+"""Longest explanation method name accepted (names are short registry keys)."""
 
 Id = Field(min_length=1, max_length=MAX_ID_LENGTH)
 
@@ -77,6 +85,8 @@ class RecommendationsOut(BaseModel):
     items: list[RecommendedItem]
     fallback: Literal["popularity"] | None = None
     """``"popularity"`` when the user has no history and the list is the most popular."""
+    explanation_method: str | None = None
+    """The explanation method behind ``because`` (with ``explain=true``)."""
     history_length: int
     """Items in the history that was scored (training + posted events, or the session)."""
     retrieval: str
@@ -90,6 +100,8 @@ class SessionRequest(_Strict):
     k: int = Field(10, ge=1)
     exclude_seen: bool = True
     explain: bool = False
+    method: str | None = Field(None, min_length=1, max_length=MAX_METHOD_LENGTH)
+    """Explanation method for ``explain``; the model's default when omitted."""
 
 
 class EventIn(_Strict):
@@ -129,16 +141,78 @@ class EventsOut(BaseModel):
     events: list[EventOut]
 
 
-class Explanation(BaseModel):
-    """Why an item is recommended to a user."""
+class HistoryWeight(BaseModel):
+    """One history position and the weight an explanation gives it."""
 
-    user: str
+    position: int
+    """0 for the oldest history event."""
+    item: str
+    title: str | None
+    weight: float
+    """The method's own units; larger pushed the recommended item up more."""
+
+
+class TokenWeight(BaseModel):
+    """A word of the recommended item's text and its weight."""
+
+    token: str
+    weight: float
+
+
+class Explanation(BaseModel):
+    """Why an item is recommended to a user or after a session."""
+
+    user: str | None
+    """The user id; ``None`` for an anonymous session."""
     item: str
     title: str | None
     score: float | None
-    method: Literal["occlusion", "item-weights", "single-item-scores", "popularity"]
+    method: str
+    """The explanation method (``"popularity"`` for the fallback)."""
+    sentence: str
+    """One sentence naming the strongest reasons."""
     because: list[Reason]
+    """History items with the largest positive total weight, strongest first."""
+    weights: list[HistoryWeight]
+    """Every history position's weight, oldest first."""
+    tokens: list[TokenWeight] | None = None
+    """Words of the item's text with weights, for methods that read text."""
     fallback: Literal["popularity"] | None = None
+
+
+class ExplanationRequest(_Strict):
+    """Explain ``item`` after an anonymous session (raw item ids, oldest first)."""
+
+    items: list[str] = Field(max_length=_MAX_SESSION)
+    item: str = Id
+    method: str | None = Field(None, min_length=1, max_length=MAX_METHOD_LENGTH)
+    """An explanation method the model supports; the model's default when omitted."""
+    top: int = Field(10, ge=1, le=100)
+    """Reasons listed in ``because``."""
+
+
+class AttentionOut(BaseModel):
+    """Attention of the scoring position over the history (Transformer models)."""
+
+    user: str | None
+    layer: int
+    """Transformer block, 0 = first."""
+    head: int | None
+    """Attention head; ``None`` for the mean over heads."""
+    num_layers: int
+    num_heads: int
+    weights: list[HistoryWeight]
+    """Every history position's attention, oldest first (0 outside the model's window)."""
+
+
+class AttentionRequest(_Strict):
+    """Attention over an anonymous session (raw item ids, oldest first)."""
+
+    items: list[str] = Field(max_length=_MAX_SESSION)
+    layer: int | None = Field(None, ge=0)
+    """Transformer block; the last when omitted."""
+    head: int | None = Field(None, ge=0)
+    """Attention head; the mean over heads when omitted."""
 
 
 class ItemOut(BaseModel):

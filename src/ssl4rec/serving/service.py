@@ -21,8 +21,11 @@ import numpy as np
 import torch
 
 from ssl4rec.errors import Ssl4recError
+from ssl4rec.explain import Explanation, supported_methods
+from ssl4rec.explain import explain as explain_items
 from ssl4rec.models.base import Recommender
-from ssl4rec.models.capabilities import ItemContributions, ItemVectors, QueryVectors
+from ssl4rec.models.capabilities import ItemVectors, QueryVectors
+from ssl4rec.models.nn.sequential import SequentialRecommender
 from ssl4rec.serving.limits import quote
 from ssl4rec.serving.retrieval import VectorIndex, build_index, top_k_rows
 from ssl4rec.serving.settings import ServeSettings
@@ -31,9 +34,6 @@ from ssl4rec.serving.store import EventRecord, EventStore, StoredEvent
 __all__ = ["RecommendationService", "RequestError", "Scored"]
 
 logger = logging.getLogger(__name__)
-
-_EXPLAIN_RECENT = 50
-"""Most recent distinct history items considered by single-item-score explanations."""
 
 
 class RequestError(Ssl4recError, ValueError):
@@ -117,11 +117,16 @@ class RecommendationService:
                 faiss_min_items=settings.faiss_min_items,
             )
         self.retrieval = self.query_index.kind if self.query_index is not None else "exact"
-        self.explain_method = (
-            ("occlusion" if model.is_sequential else "item-weights")
-            if isinstance(model, ItemContributions)
-            else "single-item-scores"
+        self.explanation_methods: list[str] = supported_methods(model)
+        """Explanation methods that support the model, the default first."""
+        self.explain_method: str | None = (
+            self.explanation_methods[0] if self.explanation_methods else None
         )
+        self.attention_shape: tuple[int, int] | None = None
+        """``(num_layers, num_heads)`` of a Transformer (``attention_maps``), else ``None``."""
+        if isinstance(model, SequentialRecommender):
+            maps = np.asarray(model.attention_maps(np.zeros(1, dtype=np.int64)))
+            self.attention_shape = (int(maps.shape[0]), int(maps.shape[1]))
         self.loaded_at = time.time()
 
     # ------------------------------------------------------------------ ids and histories
@@ -166,9 +171,15 @@ class RecommendationService:
 
     # ------------------------------------------------------------------ recommending
     def recommend(
-        self, history: np.ndarray, k: int, *, exclude_seen: bool, explain: bool
+        self,
+        history: np.ndarray,
+        k: int,
+        *,
+        exclude_seen: bool,
+        explain: bool,
+        method: str | None = None,
     ) -> list[Scored]:
-        """Top-``k`` for one history (item indices), optionally explained."""
+        """Top-``k`` for one history (item indices), optionally explained by ``method``."""
         exclude = [np.unique(history)] if exclude_seen else None
         # a learned bias on history items (seen_bias) is outside query · item; it only
         # matters when those items may be recommended
@@ -189,11 +200,12 @@ class RecommendationService:
             for i, v in zip(idx[0], vals[0], strict=True)
             if i >= 0 and np.isfinite(v)
         ]
-        if explain and len(history):
-            reasons = self.contributions(history, [s.index for s in out])
+        if explain and len(history) and out and self.explanation_methods:
+            explained = self.explain(history, [s.index for s in out], method=method)
+            top = self.settings.explain_top
             out = [
-                Scored(s.index, s.score, _top(r, self.settings.explain_top))
-                for s, r in zip(out, reasons, strict=True)
+                Scored(s.index, s.score, e.top(top))
+                for s, e in zip(out, explained, strict=True)
             ]
         return out
 
@@ -239,44 +251,67 @@ class RecommendationService:
         return out, method
 
     # ------------------------------------------------------------------ explanations
-    def contributions(
-        self, history: np.ndarray, items: Sequence[int]
-    ) -> list[list[tuple[int, float]]]:
-        """Per target item, ``(history item, weight)`` pairs, strongest first.
-
-        Models with ``item_contributions`` (occlusion for Transformers, item-item
-        weights for EASE and ItemKNN) answer directly. For other models the weight
-        of history item h is ``score({h})[item] - score({})[item]``: what h alone adds.
-        Weights of repeated history items are summed; only positive weights are kept.
-        """
-        history = np.asarray(history, dtype=np.int64)
-        if len(history) == 0 or not len(items):
-            return [[] for _ in items]
-        model = self.model
-        if isinstance(model, ItemContributions):
-            rows = [
-                np.asarray(model.item_contributions(history, int(t)), dtype=np.float64)
-                for t in items
-            ]
-            uniq, inverse = np.unique(history, return_inverse=True)
-            out = []
-            for row in rows:
-                summed = np.zeros(len(uniq))
-                np.add.at(summed, inverse, row)
-                out.append(_positive_pairs(uniq, summed))
-            return out
-        # distinct recent items, newest first
-        _, first = np.unique(history[::-1], return_index=True)
-        recent = history[::-1][np.sort(first)][:_EXPLAIN_RECENT]
-        with torch.no_grad():
-            scores = _numpy(
-                self.model.score_history(
-                    [np.zeros(0, dtype=np.int32)]
-                    + [np.asarray([h], dtype=np.int32) for h in recent]
+    def check_method(self, method: str | None) -> str:
+        """``method``, or the model's default one; 422 naming ``method`` when unsupported."""
+        supported = self.explanation_methods
+        if method is None:
+            if not supported:
+                raise RequestError(
+                    422, "method", f"no explanation method supports {type(self.model).__name__}"
                 )
-            )  # (1 + m, num_items)
-        gain = scores[1:] - scores[:1]  # (m, num_items)
-        return [_positive_pairs(recent, gain[:, int(t)].astype(np.float64)) for t in items]
+            return supported[0]
+        if method not in supported:
+            raise RequestError(
+                422,
+                "method",
+                f"method must be one of {supported} for {type(self.model).__name__}; "
+                f"got {quote(method)}",
+            )
+        return method
+
+    def explain(
+        self, history: np.ndarray, items: Sequence[int], *, method: str | None = None
+    ) -> list[Explanation]:
+        """Why each of ``items`` is recommended after ``history``, through ``ssl4rec.explain``.
+
+        Every history position gets a weight (``Explanation.weights``, oldest first);
+        an empty history gives the labelled popularity explanation.
+        """
+        method = self.check_method(method)
+        # gradient methods need autograd: no torch.no_grad() here
+        return explain_items(self.model, np.asarray(history, dtype=np.int64), items, method=method)
+
+    def attention(self, history: np.ndarray, *, layer: int | None, head: int | None) -> np.ndarray:
+        """Attention of the scoring position over ``history``, float64 ``(len(history),)``.
+
+        Args:
+            history: item indices, oldest first.
+            layer: Transformer block (0 = first); ``None`` takes the last.
+            head: attention head; ``None`` takes the mean over heads.
+
+        Raises:
+            RequestError: 422 for a model without attention, or ``layer``/``head``
+                out of range (named).
+        """
+        if self.attention_shape is None or not isinstance(self.model, SequentialRecommender):
+            raise RequestError(
+                422,
+                "model",
+                f"{type(self.model).__name__} has no attention maps "
+                "(only Transformer models such as SASRec and BERT4Rec do)",
+            )
+        num_layers, num_heads = self.attention_shape
+        if layer is not None and not 0 <= layer < num_layers:
+            raise RequestError(422, "layer", f"layer must be in [0, {num_layers}); got {layer}")
+        if head is not None and not 0 <= head < num_heads:
+            raise RequestError(422, "head", f"head must be in [0, {num_heads}); got {head}")
+        if not len(history):
+            return np.zeros(0)
+        maps = np.asarray(
+            self.model.attention_maps(np.asarray(history, dtype=np.int64)), dtype=np.float64
+        )  # (num_layers, num_heads, len(history))
+        per_head = maps[num_layers - 1 if layer is None else layer]  # (num_heads, n)
+        return per_head.mean(axis=0) if head is None else per_head[head]
 
     # ------------------------------------------------------------------ items
     def search(self, query: str, limit: int) -> list[int]:
@@ -332,6 +367,12 @@ class RecommendationService:
             "is_sequential": bool(self.model.is_sequential),
             "retrieval": self.retrieval,
             "explanation_method": self.explain_method,
+            "explanation_methods": list(self.explanation_methods),
+            "attention": (
+                None
+                if self.attention_shape is None
+                else {"num_layers": self.attention_shape[0], "num_heads": self.attention_shape[1]}
+            ),
             "model_dir": str(self.model_dir) if self.model_dir is not None else None,
             "loaded_at": self.loaded_at,
         }
@@ -341,15 +382,6 @@ def _numpy(value: Any) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         return value.detach().float().cpu().numpy()
     return np.asarray(value)
-
-
-def _positive_pairs(items: np.ndarray, weights: np.ndarray) -> list[tuple[int, float]]:
-    order = np.argsort(-weights, kind="stable")
-    return [(int(items[i]), float(weights[i])) for i in order if weights[i] > 0]
-
-
-def _top(pairs: list[tuple[int, float]], top: int) -> list[tuple[int, float]]:
-    return pairs[:top]
 
 
 def _titles(model: Recommender[Any]) -> list[str | None]:

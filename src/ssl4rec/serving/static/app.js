@@ -1,9 +1,11 @@
 // ssl4rec web page: pick a user or build a session, see explained
-// recommendations, add events. Plain JS, no build step.
+// recommendations (a bar per history item under "why", by any explanation method
+// the model supports, or a Transformer's attention), add events. Plain JS, no build step.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { mode: "user", user: null, session: [], k: 10, titles: {} };
+const state = { mode: "user", user: null, session: [], k: 10, titles: {}, methods: [] };
+const MAX_BARS = 20; // longer histories show their strongest positions
 
 function esc(text) {
   const span = document.createElement("span");
@@ -49,12 +51,19 @@ function renderRecs(data, previous) {
     const because = (rec.because || [])
       .map((r) => `<b>${esc(label(r.item, r.title))}</b> (${r.weight.toFixed(3)})`)
       .join(", ");
+    const why = state.methods.length && !data.fallback
+      ? `<button class="small secondary why" aria-expanded="false" title="Weight of each history item">why</button>`
+      : "";
     li.innerHTML =
       `<div class="rec-head"><span class="title">${esc(label(rec.item, rec.title))}</span>` +
       `<span class="score">score ${rec.score.toFixed(3)}</span></div>` +
       `<div class="because">${because ? "because you liked " + because : data.fallback ? "popular with everyone" : "no single history item stands out"}</div>` +
-      `<button class="small add-event" title="Record that this item was consumed">+ add event</button>`;
+      why +
+      `<button class="small add-event" title="Record that this item was consumed">+ add event</button>` +
+      `<div class="why-panel" hidden></div>`;
     li.querySelector(".add-event").addEventListener("click", () => addItem(rec.item, rec.title));
+    const toggle = li.querySelector(".why");
+    if (toggle) toggle.addEventListener("click", () => toggleWhy(li));
     list.appendChild(li);
   }
   setStatus(`${data.items.length} items · model ${data.model} · history ${data.history_length} · retrieval ${data.retrieval}`);
@@ -66,19 +75,142 @@ async function refresh() {
     let data;
     if (state.mode === "user") {
       if (!state.user) return;
-      data = await api(`/users/${encodeURIComponent(state.user)}/recommendations?k=${state.k}&explain=true`);
+      data = await api(`/users/${encodeURIComponent(state.user)}/recommendations?k=${state.k}&explain=true${methodParam("&")}`);
       await loadHistory();
     } else {
       data = await api("/recommendations", {
         method: "POST",
-        body: JSON.stringify({ items: state.session, k: state.k, explain: true }),
+        body: JSON.stringify({ items: state.session, k: state.k, explain: true, method: $("method").value || null }),
       });
       renderSession();
     }
+    const open = new Set(
+      [...document.querySelectorAll("li.rec")].filter((li) => !li.querySelector(".why-panel").hidden).map((li) => li.dataset.item),
+    );
     renderRecs(data, previous.size ? previous : null);
+    for (const li of document.querySelectorAll("li.rec")) {
+      if (open.has(li.dataset.item) && li.querySelector(".why")) toggleWhy(li); // keep open panels open
+    }
   } catch (err) {
     setStatus(err.message, true);
   }
+}
+
+function methodParam(sep) {
+  const method = $("method").value;
+  return method ? `${sep}method=${encodeURIComponent(method)}` : "";
+}
+
+// ---------------------------------------------------------------- "why": bars per history item
+async function toggleWhy(li) {
+  const panel = li.querySelector(".why-panel");
+  const open = panel.hidden;
+  panel.hidden = !open;
+  li.querySelector(".why").setAttribute("aria-expanded", String(open));
+  if (open) await drawWhy(li);
+}
+
+async function drawWhy(li) {
+  const panel = li.querySelector(".why-panel");
+  const layer = $("layer").value;
+  const head = $("head").value;
+  const view = layer === "" ? `method:${$("method").value}` : `attention:${layer}:${head}`;
+  panel.dataset.view = "";
+  try {
+    if (layer === "") {
+      const data = await explanation(li.dataset.item);
+      panel.innerHTML = `<p class="sentence">${esc(data.sentence)}</p>`;
+      drawBars(panel, data.weights, `weights by ${data.method}`);
+      if (data.tokens && data.tokens.length) {
+        const words = data.tokens.map((t) => `<span title="${t.weight.toFixed(3)}">${esc(t.token)}</span>`);
+        panel.insertAdjacentHTML("beforeend", `<div class="tokens">words of its text: ${words.join("")}</div>`);
+      }
+    } else {
+      const data = await attention(layer, head);
+      const heads = data.head == null ? "mean of heads" : `head ${data.head}`;
+      panel.innerHTML = `<p class="sentence">What the scoring position read (the same for every recommended item).</p>`;
+      drawBars(panel, data.weights, `attention, layer ${data.layer}, ${heads}`);
+    }
+    panel.dataset.view = view;
+  } catch (err) {
+    panel.innerHTML = `<p class="error">${esc(err.message)}</p>`;
+  }
+}
+
+function explanation(item) {
+  if (state.mode === "user") {
+    const base = `/users/${encodeURIComponent(state.user)}/recommendations/${encodeURIComponent(item)}/explanation`;
+    return api(base + methodParam("?"));
+  }
+  const body = { items: state.session, item, method: $("method").value || null };
+  return api("/explanations", { method: "POST", body: JSON.stringify(body) });
+}
+
+function attention(layer, head) {
+  const layerValue = Number(layer);
+  const headValue = head === "" ? null : Number(head);
+  if (state.mode === "user") {
+    const query = `?layer=${layerValue}` + (headValue == null ? "" : `&head=${headValue}`);
+    return api(`/users/${encodeURIComponent(state.user)}/attention${query}`);
+  }
+  const body = { items: state.session, layer: layerValue, head: headValue };
+  return api("/attention", { method: "POST", body: JSON.stringify(body) });
+}
+
+function drawBars(panel, weights, caption) {
+  let rows = weights;
+  let note = `${caption} · ${weights.length} history items, oldest first`;
+  if (weights.length > MAX_BARS) {
+    const strongest = [...weights].sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight)).slice(0, MAX_BARS);
+    rows = strongest.sort((a, b) => a.position - b.position);
+    note = `${caption} · the ${MAX_BARS} of ${weights.length} history items with the largest weight, oldest first`;
+  }
+  const scale = Math.max(...rows.map((w) => Math.abs(w.weight)), 1e-12);
+  const bars = document.createElement("div");
+  bars.className = "bars";
+  for (const w of rows) {
+    const row = document.createElement("div");
+    row.className = "bar-row";
+    row.title = `position ${w.position}`;
+    const width = (100 * Math.abs(w.weight)) / scale;
+    row.innerHTML =
+      `<span class="bar-title">${esc(label(w.item, w.title))}</span>` +
+      `<span class="bar-track"><span class="bar${w.weight < 0 ? " neg" : ""}" style="width:${width.toFixed(1)}%"></span></span>` +
+      `<span class="bar-value">${w.weight.toFixed(3)}</span>`;
+    row.querySelector(".bar").dataset.weight = String(w.weight);
+    bars.appendChild(row);
+  }
+  panel.appendChild(bars);
+  panel.insertAdjacentHTML("beforeend", `<p class="caption">${esc(note)}</p>`);
+}
+
+function redrawOpen() {
+  for (const li of document.querySelectorAll("li.rec")) {
+    if (!li.querySelector(".why-panel").hidden) drawWhy(li);
+  }
+}
+
+function setupExplainControls(info) {
+  state.methods = info.explanation_methods || [];
+  if (!state.methods.length) return;
+  const method = $("method");
+  for (const name of state.methods) method.add(new Option(name, name));
+  $("explain-controls").hidden = false;
+  method.addEventListener("change", async () => {
+    await refresh(); // the "because" lines follow the method too
+  });
+  const att = info.attention;
+  if (!att) return;
+  $("attention-controls").hidden = false;
+  for (let l = 0; l < att.num_layers; l++) $("layer").add(new Option(`${l}`, `${l}`));
+  for (let h = 0; h < att.num_heads; h++) $("head").add(new Option(`${h}`, `${h}`));
+  $("layer").addEventListener("change", () => {
+    if ($("layer").value === "") $("head").value = "";
+    $("head").disabled = $("layer").value === "";
+    $("method").disabled = $("layer").value !== "";
+    redrawOpen();
+  });
+  $("head").addEventListener("change", redrawOpen);
 }
 
 async function loadHistory() {
@@ -179,7 +311,8 @@ async function init() {
   try {
     const info = await api("/model-info");
     $("model-info").textContent =
-      `${info.class} · ${info.num_users} users · ${info.num_items} items · explanations: ${info.explanation_method}`;
+      `${info.class} · ${info.num_users} users · ${info.num_items} items · explanations: ${(info.explanation_methods || []).join(", ") || "none"}`;
+    setupExplainControls(info);
     const users = await api("/users?limit=12");
     const chips = $("user-chips");
     for (const u of [...users.recent, ...users.users].slice(0, 12)) {
