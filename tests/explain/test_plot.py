@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import sys
+import warnings
 
 import numpy as np
 
@@ -61,6 +62,15 @@ def test_save_writes_a_png_of_sensible_size(tmp_path):
     width, height = _png_size(path)
     assert 400 <= width <= 2000 and 400 <= height <= 2000
     assert path.stat().st_size > 10_000
+
+
+def test_one_item_and_one_history_item_still_fit(tmp_path):
+    long = [f"a rather long movie title number {i}, the sequel" for i in range(40)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. constrained layout giving up on a tiny figure
+        path = save_heatmap(_explanations(history_length=1, items=1), tmp_path / "one.png", long)
+    width, height = _png_size(path)
+    assert width >= 400 and height >= 300
 
 
 def test_plotting_leaves_no_pyplot_figures_behind(tmp_path):

@@ -75,7 +75,9 @@ def heatmap(
     matrix = heatmap_matrix(explanations, max_rows=max_rows)
     rows, cols = matrix.shape
     history = explanations[0].history[-rows:]
-    fig = Figure(figsize=(3.0 + 0.55 * cols, 2.0 + 0.3 * rows), dpi=100, layout="constrained")
+    # room for 40-character labels: row titles on the left, slanted column titles below
+    size = (4.5 + 0.55 * cols, 3.0 + 0.3 * rows)
+    fig = Figure(figsize=size, dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     extent = float(np.abs(matrix).max()) or 1.0
