@@ -144,7 +144,9 @@ class Occlusion:
     description: ClassVar[str] = (
         "model-agnostic: score(history) - score(history without item h) for each distinct "
         f"history item (the last {MAX_OCCLUDED_ITEMS}; older ones get 0); positions of a "
-        "repeated item share it"
+        "repeated item share it. A sequential model reads only its window: leaving out an "
+        "item that occurs only before it changes no other item's score, so such items "
+        "are not rescored (their weight is exactly 0)"
     )
 
     def supports(self, model: Recommender[Any]) -> bool:
@@ -163,6 +165,12 @@ class Occlusion:
         reverse = history[::-1]
         _, first = np.unique(reverse, return_index=True)
         recent = reverse[np.sort(first)][:MAX_OCCLUDED_ITEMS]  # distinct, newest first
+        if isinstance(model, SequentialRecommender):
+            # the window is the history's last items and stays the same without an older
+            # item; only that item's own (seen-bias) score would move
+            read = history[model.window_positions(len(history)) >= 0]
+            keep = np.isin(recent, read) | np.isin(recent, targets)
+            recent = recent[keep]
         variants = [history] + [history[history != item] for item in recent]
         with torch.no_grad():
             scores = model.score_history(variants)[:, torch.from_numpy(targets)]  # (1 + m, T)
