@@ -11,6 +11,9 @@ it loads matplotlib).
 
 from __future__ import annotations
 
+# the built-in methods register themselves in METHODS on import; the package runs this
+# before any of its modules, so the registry is complete whichever one is imported
+from ssl4rec.explain import methods as _methods  # noqa: F401
 from ssl4rec.explain.base import (
     METHODS,
     Explanation,

@@ -238,7 +238,3 @@ def item_titles(model: Recommender[Any]) -> list[str]:
     titles = table.get_column("title").to_list()
     return [str(t) if t else i for t, i in zip(titles, ids, strict=True)]
 
-
-# The built-in methods register themselves on import; importing them here fills
-# METHODS whichever module of the package is imported first.
-from ssl4rec.explain import methods as _methods  # noqa: E402, F401
