@@ -199,7 +199,7 @@ def test_bad_input_is_one_named_line_with_exit_2(runs, monkeypatch, capsys, tmp_
     err = _error(monkeypatch, capsys, run, "--user", "u0", "--item", "i999")
     assert "unknown item id 'i999'" in err
     err = _error(monkeypatch, capsys, run, "--user", "u0", "--method", "attention-rollout")
-    assert "one of ['item-weights', 'occlusion'] for EASE; got 'attention-rollout'" in err
+    assert "one of ['item-weights', 'occlusion', 'margin-occlusion'] for EASE; got 'attention-rollout'" in err
     err = _error(monkeypatch, capsys, run, "--fidelity", "--user", "u0")
     assert "drop --user" in err
     assert "needs --user" in _error(monkeypatch, capsys, run)

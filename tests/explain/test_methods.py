@@ -157,6 +157,37 @@ def test_occlusion_is_the_score_lost_without_each_item(request, fixture, monkeyp
         assert np.allclose(weights[:, at], weights[:, at][:, :1])  # repeated positions share
 
 
+@pytest.mark.parametrize("fixture", ["sasrec", "vae", "ease", "bpr"])
+def test_margin_occlusion_is_the_lead_over_the_next_item_lost_without_each_item(
+    request, fixture
+):
+    model = request.getfixturevalue(fixture)
+    history = LONG[-6:]  # 8 9 10 11 0 3: leaves candidates in the smallest catalog
+    base = _scores(model, history)
+    candidates = np.setdiff1d(np.arange(model.num_items), history)
+    ranked = candidates[np.argsort(-base[candidates], kind="stable")]
+    items = [int(ranked[0]), int(ranked[2])]
+    weights = METHODS["margin-occlusion"].weights(model, history, items)
+    for item in np.unique(history):
+        at = history == item
+        without = _scores(model, history[~at])
+        for row, (target, rival) in enumerate([(ranked[0], ranked[1]), (ranked[2], ranked[3])]):
+            lead = base[target] - base[rival]
+            assert weights[row, at].sum() == pytest.approx(
+                lead - (without[target] - without[rival]), abs=1e-5
+            )
+
+
+def test_margin_occlusion_of_a_linear_model_is_the_contribution_difference(ease):
+    history = np.array([0, 1, 2, 9])
+    base = _scores(ease, history)
+    candidates = np.setdiff1d(np.arange(ease.num_items), history)
+    first, second = candidates[np.argsort(-base[candidates], kind="stable")][:2]
+    margin = METHODS["margin-occlusion"].weights(ease, history, [int(first)])[0]
+    exact = METHODS["item-weights"].weights(ease, history, [int(first), int(second)])
+    np.testing.assert_allclose(margin, exact[0] - exact[1], atol=1e-5)
+
+
 def test_occlusion_rescores_only_the_most_recent_distinct_items(sasrec, monkeypatch):
     monkeypatch.setattr(methods, "MAX_OCCLUDED_ITEMS", 3)
     weights = METHODS["occlusion"].weights(sasrec, LONG, [1])
@@ -334,19 +365,21 @@ def test_sentence_falls_back_to_raw_ids_without_titles(ease, blocks):
 
 
 # ---------------------------------------------------------------------- families
+OCCLUSION = ["occlusion", "margin-occlusion"]
+TRANSFORMER = [*OCCLUSION, "attention-rollout", "integrated-gradients", "gradient-x-input"]
 EXPECTED = {
-    "pop": ["occlusion"],
-    "itemknn": ["item-weights", "occlusion"],
-    "ease": ["item-weights", "occlusion"],
-    "bpr": ["dot-product", "occlusion"],
-    "sasrec": ["occlusion", "attention-rollout", "integrated-gradients", "gradient-x-input"],
-    "bert4rec": ["occlusion", "attention-rollout", "integrated-gradients", "gradient-x-input"],
-    "cl4srec": ["occlusion", "attention-rollout", "integrated-gradients", "gradient-x-input"],
-    "multvae": ["occlusion", "gradient-x-input"],  # L2-normalised input: no IG baseline
-    "multdae": ["occlusion", "gradient-x-input"],
-    "cdae": ["occlusion", "integrated-gradients", "gradient-x-input"],
-    "recvae": ["occlusion", "gradient-x-input"],
-    "cfgan": ["occlusion", "integrated-gradients", "gradient-x-input"],
+    "pop": OCCLUSION,
+    "itemknn": ["margin-occlusion", "item-weights", "occlusion"],  # declared
+    "ease": ["item-weights", *OCCLUSION],
+    "bpr": ["margin-occlusion", "dot-product", "occlusion"],  # declared
+    "sasrec": TRANSFORMER,
+    "bert4rec": TRANSFORMER,
+    "cl4srec": TRANSFORMER,
+    "multvae": ["margin-occlusion", "occlusion", "gradient-x-input"],  # declared; no IG
+    "multdae": [*OCCLUSION, "gradient-x-input"],
+    "cdae": [*OCCLUSION, "integrated-gradients", "gradient-x-input"],
+    "recvae": [*OCCLUSION, "gradient-x-input"],
+    "cfgan": [*OCCLUSION, "integrated-gradients", "gradient-x-input"],
 }
 
 
@@ -354,6 +387,12 @@ EXPECTED = {
 def test_supported_methods_per_model_family(name):
     model = get_model_class(name)()
     assert supported_methods(model) == EXPECTED[name]
+
+
+def test_a_family_declared_method_comes_first_and_is_the_default(bpr):
+    assert supported_methods(bpr)[0] == bpr.explanation_method == "margin-occlusion"
+    (expl,) = explain(bpr, np.array([0, 4]), [3])
+    assert expl.method == "margin-occlusion"
 
 
 def test_every_registered_model_is_listed():
@@ -377,7 +416,8 @@ def test_method_the_model_does_not_support(bpr):
     with pytest.raises(
         ConfigError,
         match=re.escape(
-            "method must be one of ['dot-product', 'occlusion'] for BPR; got 'attention-rollout'"
+            "method must be one of ['margin-occlusion', 'dot-product', 'occlusion'] for BPR; "
+            "got 'attention-rollout'"
         ),
     ):
         explain(bpr, np.array([0, 4]), [3], method="attention-rollout")
@@ -391,7 +431,7 @@ def test_empty_history_gives_the_popularity_explanation(sasrec, blocks):
         (expl,) = explain(model, np.array([], dtype=np.int64), [3], method="occlusion")
         assert expl.method == "popularity" and expl.weights.shape == (0,)
         assert expl.sentence == "Popular among all users (no history to explain from)."
-    with pytest.raises(ConfigError, match=re.escape("must be one of ['occlusion'] for Pop")):
+    with pytest.raises(ConfigError, match=re.escape("must be one of ['occlusion', 'margin-occlusion'] for Pop")):
         explain(pop, np.array([], dtype=np.int64), [3], method="integrated-gradients")
 
 

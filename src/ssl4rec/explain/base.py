@@ -98,7 +98,7 @@ class ExplanationMethod(Protocol):
 
 METHODS: dict[str, ExplanationMethod] = {}
 """Registered methods by name, in order of preference (the first supported one is the
-default for a model unless a model family declares a better one)."""
+default for a model unless its family declares ``explanation_method``)."""
 
 
 def register(method: ExplanationMethod) -> ExplanationMethod:
@@ -110,8 +110,17 @@ def register(method: ExplanationMethod) -> ExplanationMethod:
 
 
 def supported_methods(model: Recommender[Any]) -> list[str]:
-    """Names of the registered methods that can explain ``model``, preferred first."""
-    return [name for name, method in METHODS.items() if method.supports(model)]
+    """Names of the registered methods that can explain ``model``, preferred first.
+
+    The first is the model's default: its family's ``explanation_method`` where that
+    one supports it, else the first in ``METHODS``'s order.
+    """
+    names = [name for name, method in METHODS.items() if method.supports(model)]
+    declared = model.explanation_method
+    if declared in names:
+        names.remove(declared)
+        names.insert(0, declared)
+    return names
 
 
 def explain(

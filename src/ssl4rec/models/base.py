@@ -67,6 +67,10 @@ class Recommender(ABC, Generic[C]):
     """Sequential models score an ordered history; others an item set."""
     closed_form: ClassVar[bool] = False
     """Fitted by ``solve`` in one pass (EASE, ItemKNN, Pop) instead of the trainer."""
+    explanation_method: ClassVar[str | None] = None
+    """The explanation method measured most faithful for this family (its name in
+    ``ssl4rec.explain``; docs/explanations.md), made the default when it supports the
+    model; ``None`` keeps the registry's order of preference."""
 
     def __init__(self, config: C | None = None, **kwargs: Any) -> None:
         if config is not None and kwargs:

@@ -53,6 +53,7 @@ class BPR(Recommender[BPRConfig]):
     """
 
     name = "bpr"
+    explanation_method = "margin-occlusion"  # the most faithful here: docs/explanations.md
     config_class = BPRConfig
 
     def __init__(self, config: BPRConfig | None = None, **kwargs: Any) -> None:

@@ -31,6 +31,7 @@ class ItemKNN(Recommender[ItemKNNConfig]):
 
     closed_form = True
     name = "itemknn"
+    explanation_method = "margin-occlusion"  # the most faithful here: docs/explanations.md
     config_class = ItemKNNConfig
 
     def __init__(self, config: ItemKNNConfig | None = None, **kwargs: Any) -> None:

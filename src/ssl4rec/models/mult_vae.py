@@ -62,6 +62,7 @@ class MultVAE(AutoencoderRecommender[MultVAEConfig]):
     """
 
     name = "multvae"
+    explanation_method = "margin-occlusion"  # the most faithful here: docs/explanations.md
     config_class = MultVAEConfig
 
     def __init__(self, config: MultVAEConfig | None = None, **kwargs: Any) -> None:
