@@ -62,11 +62,16 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
             masked[last_only | none, -1] = True  # the last position is never padding
             targets = torch.where(masked, tokens, torch.zeros_like(tokens))  # (B, L)
             inputs = torch.where(masked, torch.full_like(tokens, self.mask_token), tokens)
-            yield {"tokens": inputs, "targets": targets}
+            batch = {"tokens": inputs, "targets": targets}
+            self.add_negatives(batch, generator)  # loss="sampled_ce"
+            yield batch
 
     @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         table = self.net.items.table()  # (n, d)
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
-        return {"loss": self.next_item_loss(hidden, batch["targets"], table, batch["tokens"])}
+        loss = self.next_item_loss(
+            hidden, batch["targets"], table, batch["tokens"], batch.get("negatives")
+        )
+        return {"loss": loss}
