@@ -53,9 +53,11 @@ __all__ = [
     "DistributedError",
     "Replicas",
     "is_writer",
+    "launch",
     "launched",
     "local_device",
     "setup",
+    "shutdown",
     "world",
 ]
 
@@ -79,8 +81,44 @@ def world() -> tuple[int, int]:
 
 
 def is_writer() -> bool:
-    """Whether this process writes files (rank 0, or no process group)."""
-    return world()[0] == 0
+    """Whether this process writes files: rank 0 (of the group, else of the launcher)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def shutdown() -> None:
+    """Leave the process group, if this process joined one."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def launch(nproc: int, module: str, args: list[str]) -> None:
+    """Run ``python -m module *args`` in ``nproc`` local processes through torchrun.
+
+    Uses torchrun's own launcher (``torch.distributed.run``, standalone rendezvous on
+    this host, no restarts): it sets each process's ``RANK``/``WORLD_SIZE``/
+    ``MASTER_*`` environment, and when one process dies it stops the others. For
+    several hosts, call ``torchrun --nnodes ... -m ssl4rec.cli.main train ...`` on
+    each instead.
+
+    Raises:
+        DistributedError: a process failed (the message names its rank and exit code).
+    """
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    argv = ["--standalone", "--nproc-per-node", str(nproc), "--max-restarts", "0"]
+    argv += ["-m", module, *args]
+    try:
+        run(parse_args(argv))
+    except ChildFailedError as err:
+        rank, failure = err.get_first_failure()
+        raise DistributedError(
+            f"{nproc}-process run of `{module} {' '.join(args)}` failed: rank {rank} "
+            f"exited with code {failure.exitcode} (the other ranks were stopped); see its "
+            f"messages above"
+        ) from err
 
 
 def local_device(device: torch.device) -> torch.device:
