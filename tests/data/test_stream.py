@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+
 import pytest
 
 from ssl4rec.data.interactions import Interactions
