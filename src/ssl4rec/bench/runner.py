@@ -109,7 +109,7 @@ def run_suite(
                 continue
             logger.info("cell %s: running %s seed=%d", cid, entry.model_name, seed)
             record = _run_cell_process(
-                python, out / "cells" / cid, experiment, base, entry.timeout_s
+                python, out / "cells" / cid, experiment, base, entry.timeout_s, entry.nproc
             )
             _log_record(record)
             ran.append(cid)
@@ -262,6 +262,7 @@ def _run_cell_process(
     experiment: dict[str, Any],
     base: dict[str, Any],
     timeout_s: float | None,
+    nproc: int = 1,
 ) -> dict[str, Any]:
     cell_dir.mkdir(parents=True, exist_ok=True)
     (cell_dir / "record.json").unlink(missing_ok=True)
@@ -273,8 +274,12 @@ def _run_cell_process(
     with open(cell_dir / "log.txt", "w", encoding="utf-8") as log:
         try:
             # list args (bandit B603)
+            launch = [python, "-m", "ssl4rec.bench.cell"]
+            if nproc > 1:  # data-parallel: torchrun starts the ranks, rank 0 records
+                launch = [python, "-m", "torch.distributed.run", "--standalone"]
+                launch += ["--nproc-per-node", str(nproc), "-m", "ssl4rec.bench.cell"]
             proc = subprocess.run(  # nosec B603
-                [python, "-m", "ssl4rec.bench.cell", str(spec_path)],
+                [*launch, str(spec_path)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 timeout=timeout_s,
