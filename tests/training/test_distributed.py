@@ -122,6 +122,18 @@ def test_a_killed_rank_fails_the_other_clearly_and_the_run_resumes(tmp_path, two
     assert result(tmp_path / "resumed")["summary"]["epochs_run"] == 5
 
 
+def test_every_kind_of_gradient_model_trains_data_parallel(tmp_path):
+    """Two optimizers (CFGAN), phases (RecVAE), pairs (BPR), a user node (CDAE), cloze
+    (BERT4Rec), contrastive + sampled softmax (CL4SRec), item text (SASRec)."""
+    out = run_ranks(2, [str(tmp_path / "zoo"), "--model", "zoo"])
+    assert [rc for rc, _ in out] == [0, 0], [err[-2000:] for _, err in out]
+    summaries = json.loads((tmp_path / "zoo" / "result.json").read_text())
+    assert set(summaries) == {"bpr", "cfgan", "recvae", "cdae", "bert4rec", "cl4srec", "sasrec"}
+    for name, summary in summaries.items():
+        assert summary["processes"] == 2 and summary["epochs_run"] == 2, name
+        assert 0.0 <= summary["best_metric"] <= 1.0, name
+
+
 @pytest.mark.slow
 def test_two_ranks_learn_as_well_as_one_process(tmp_path):
     """Mult-VAE with dropout and sampling on several mini-batches per epoch: the shards

@@ -1,11 +1,14 @@
 """A tiny data-parallel training job for the distributed tests (run once per rank).
 
-``python -m ssl4rec.testing.distributed OUT [--model multvae|multdae|sasrec] [--batch-size B]
+``python -m ssl4rec.testing.distributed OUT [--model multvae|multdae|sasrec|zoo] [--batch-size B]
 [--epochs E] [--run-dir DIR] [--resume] [--kill-rank R --kill-epoch K]`` fits a small
 model on planted-signal data through the generic trainer. Under a launcher
 (``torchrun``, or ``RANK``/``WORLD_SIZE``/``MASTER_ADDR``/``MASTER_PORT`` set by hand)
 the trainer runs data-parallel. Rank 0 writes ``OUT/weights.safetensors`` and
-``OUT/result.json`` (validation NDCG@10 after training, per-epoch losses). With
+``OUT/result.json`` (validation NDCG@10 after training, per-epoch losses); ``zoo``
+trains one model of each other kind (BPR, CFGAN's two optimizers, RecVAE's phases with
+sparse rows, CDAE, BERT4Rec, CL4SRec with sampled softmax, SASRec with item text) for
+two epochs and records each one's summary. With
 ``--kill-rank``, that rank kills itself (SIGKILL) after the given epoch, to test that
 the others fail clearly and that the run resumes.
 """
@@ -40,7 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the job (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--model", default="multvae", choices=["multvae", "multdae", "sasrec"])
+    parser.add_argument(
+        "--model", default="multvae", choices=["multvae", "multdae", "sasrec", "zoo"]
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
@@ -64,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     from ssl4rec.training.trainer import TrainConfig
 
     torch.set_num_threads(1)
+    if args.model == "zoo":
+        _zoo(args.out)
+        return
     model: Any
     if args.model == "multvae":
         split = block_split()
@@ -110,6 +118,38 @@ def main(argv: list[str] | None = None) -> None:
         losses = [r["losses"]["loss"] for r in records]
         result = {"valid_ndcg@10": ndcg, "summary": summary, "losses": losses}
         (args.out / "result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+def _zoo(out: Path) -> None:
+    import numpy as np
+
+    from ssl4rec.models.registry import get_model_class
+    from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, block_split, cycle_split
+    from ssl4rec.training.distributed import is_writer
+    from ssl4rec.training.trainer import TrainConfig
+
+    blocks, cycle = block_split(), cycle_split()
+    text = np.random.default_rng(0).normal(size=(cycle.train.num_items, 12)).astype("float32")
+    cases: list[tuple[str, Any, dict[str, Any]]] = [
+        ("bpr", blocks, {}),
+        ("cfgan", blocks, {}),
+        ("recvae", blocks, {"hidden_dims": (16,), "embedding_dim": 8, "sparse_input": True}),
+        ("cdae", blocks, {}),
+        ("bert4rec", cycle, dict(TINY_SEQUENTIAL)),
+        ("cl4srec", cycle, {**TINY_SEQUENTIAL, "loss": "sampled_ce", "num_negatives": 5}),
+        ("sasrec", cycle, {**TINY_SEQUENTIAL, "item_repr": "id+text", "seen_bias": True}),
+    ]
+    summaries = {}
+    for name, split, params in cases:
+        model_class = get_model_class(name)
+        extra = {"item_text": text} if params.get("item_repr", "id") != "id" else {}
+        model = model_class(**params, **extra, epochs=2)
+        settings = TrainConfig(progress=False, patience=None)
+        model.fit(split.train, valid=split.valid, train_config=settings)
+        summaries[name] = model.train_summary
+    if is_writer():
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "result.json").write_text(json.dumps(summaries, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
