@@ -53,7 +53,7 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
         order = torch.randperm(len(wins), generator=generator).tolist()
         for start in range(0, len(order), cfg.batch_size):
             chunk = [wins[i] for i in order[start : start + cfg.batch_size]]
-            tokens = left_pad(chunk, length)  # (B, L)
+            tokens = left_pad(chunk, self.batch_width([len(w) for w in chunk]))  # (B, L)
             real = tokens > 0  # (B, L)
             masked = (torch.rand(tokens.shape, generator=generator) < cfg.mask_ratio) & real
             last_only = torch.rand(len(chunk), generator=generator) < cfg.mask_last_prob  # (B,)

@@ -103,11 +103,12 @@ class CL4SRec(SequentialRecommender[CL4SRecConfig]):
                 ]
                 for v in range(2)
             ]
+            width = self.batch_width([len(seq) for seq in inputs])  # views are no longer
             batch = {
-                "tokens": left_pad(inputs, length, offset=0),  # (B, L)
-                "targets": left_pad([w[1:] for w in chunk], length),  # (B, L)
-                "view1": left_pad(views[0], length, offset=0),  # (B, L)
-                "view2": left_pad(views[1], length, offset=0),  # (B, L)
+                "tokens": left_pad(inputs, width, offset=0),  # (B, L)
+                "targets": left_pad([w[1:] for w in chunk], width),  # (B, L)
+                "view1": left_pad(views[0], width, offset=0),  # (B, L)
+                "view2": left_pad(views[1], width, offset=0),  # (B, L)
             }
             self.add_negatives(batch, generator)  # loss="sampled_ce"
             yield batch

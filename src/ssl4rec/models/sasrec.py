@@ -59,9 +59,10 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         candidates = torch.from_numpy(np.flatnonzero(train.item_counts > 0) + 1)  # item tokens
         for start in range(0, len(order), self.config.batch_size):
             chunk = [wins[i] for i in order[start : start + self.config.batch_size]]
+            width = self.batch_width([len(w) - 1 for w in chunk])
             batch = {
-                "tokens": left_pad([w[:-1] for w in chunk], length),  # (B, L)
-                "targets": left_pad([w[1:] for w in chunk], length),  # (B, L)
+                "tokens": left_pad([w[:-1] for w in chunk], width),  # (B, L)
+                "targets": left_pad([w[1:] for w in chunk], width),  # (B, L)
             }
             self.add_negatives(batch, generator)
             if self.config.loss == "bce":

@@ -75,6 +75,11 @@ class SequentialConfig(GradientConfig):
     """``sampled_ce``: ``uniform`` over the items with training events, or
     ``popularity`` (proportional to their training events) with the logQ correction
     (log q subtracted from every logit, Yi et al., RecSys 2019)."""
+    pad_to_longest: bool = False
+    """Pad each training batch to its longest window instead of ``max_seq_len``.
+    Positions are right-aligned and padding is masked, so the model is the same; on
+    short histories the encoder does a fraction of the work (the dropout draws, and so
+    a seeded run's numbers, differ from padding to ``max_seq_len``)."""
     seen_bias: bool = False
     """Learn one scalar added to the score of every item already in the input window:
     repeat-aware scoring (it turns negative where users do not repeat items, as on

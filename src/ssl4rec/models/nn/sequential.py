@@ -256,6 +256,18 @@ class SequentialRecommender(Recommender[C]):
             logger.info("training windows: users=%d windows=%d", train.num_users, len(wins))
         return self._windows_cache[2]
 
+    def batch_width(self, lengths: Sequence[int]) -> int:
+        """Token width of a training batch whose windows need ``lengths`` positions.
+
+        ``max_seq_len``, or with ``pad_to_longest`` the longest of ``lengths`` (the
+        encoder's positions are right-aligned, so trimming left padding changes nothing
+        at the real positions).
+        """
+        length = self.config.max_seq_len
+        if not self.config.pad_to_longest or not len(lengths):
+            return length
+        return max(1, min(length, max(lengths)))
+
     def sample_negatives(self, generator: torch.Generator) -> torch.Tensor:
         """``num_negatives`` item indices for one batch of ``loss="sampled_ce"``, int64 ``(K,)``.
 
