@@ -4,7 +4,7 @@ B = I - P / diag(P) with P = (XᵀX + λI)⁻¹, so diag(B) = 0; scores = X B.
 
 Memory grows with the square of the catalog: the Gram matrix, its inverse and B are
 dense ``items × items`` float64 arrays (about ``BYTES_PER_ITEM_PAIR × items²`` bytes at
-the peak), so 24 GiB hold about 30,000 items. Beyond what the machine has available
+the peak), so 24 GiB hold about 26,000 items. Beyond what the machine has available
 ``fit`` stops at once with an error that says so (docs/scaling.md).
 """
 
@@ -26,9 +26,11 @@ from ssl4rec.models.configs.ease import EASEConfig
 
 __all__ = ["BYTES_PER_ITEM_PAIR", "EASE", "EASEConfig", "available_memory", "ease_memory"]
 
-BYTES_PER_ITEM_PAIR = 28
-"""Peak bytes of ``solve`` per item pair: the float64 Gram matrix, inverse and B, the
-inversion's working copy (8 bytes each, not all alive at once) and the float32 B."""
+BYTES_PER_ITEM_PAIR = 36
+"""Peak bytes of ``solve`` per item pair, rounded up from a measurement: a whole process
+fitting EASE on 10,000 items peaked at 3,424 MiB, about 33 bytes per pair beyond the
+data (the sparse and dense Gram matrices, the float64 inverse and B, the float32 B;
+``ssl4rec bench scaling``, docs/scaling.md)."""
 
 
 def ease_memory(num_items: int) -> int:
