@@ -263,18 +263,21 @@ def _plot(records: Sequence[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     slopes = _slopes(records)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for model in MODELS:
-        points = sorted(
-            (r["events"], r["seconds"])
-            for r in records
-            if r["model"] == model and r["status"] == "ok"
+        done = [r for r in records if r["model"] == model and r["status"] == "ok"]
+        synth = sorted(
+            (r["events"], r["seconds"]) for r in done if r["dataset"].startswith("synth")
         )
-        if not points:
+        real = [r for r in done if not r["dataset"].startswith("synth")]
+        if not done:
             continue
         label = model + (f" (slope {slopes[model]:.2f})" if model in slopes else "")
-        ax.loglog([p[0] for p in points], [p[1] for p in points], "o-", label=label)
-    ax.set_xlabel("events")
+        (line,) = ax.loglog([p[0] for p in synth], [p[1] for p in synth], "o-", label=label)
+        for r in real:  # real datasets: unconnected crosses, named
+            ax.loglog([r["events"]], [r["seconds"]], "x", color=line.get_color(), ms=8)
+            ax.annotate(r["dataset"], (r["events"], r["seconds"]), fontsize=6, alpha=0.7)
+    ax.set_xlabel("events (lines: synthetic logs; crosses: real datasets)")
     ax.set_ylabel("seconds per epoch (EASE: fit; ingest: load)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
