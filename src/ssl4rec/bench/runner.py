@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -278,15 +279,17 @@ def _run_cell_process(
             if nproc > 1:  # data-parallel: torchrun starts the ranks, rank 0 records
                 launch = [python, "-m", "torch.distributed.run", "--standalone"]
                 launch += ["--nproc-per-node", str(nproc), "-m", "ssl4rec.bench.cell"]
-            proc = subprocess.run(  # nosec B603
+            # its own process group, so that a timeout also stops torchrun's workers
+            proc = subprocess.Popen(  # nosec B603
                 [*launch, str(spec_path)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                timeout=timeout_s,
-                check=False,
+                start_new_session=True,
             )
-            returncode: int | None = proc.returncode
+            returncode: int | None = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
             returncode = None
             error = f"timeout: the cell ran past timeout_s={timeout_s:g} s and was stopped"
     process_s = time.perf_counter() - start
