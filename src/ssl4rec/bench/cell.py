@@ -94,6 +94,7 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
                 for name, view in result.views.items()
             },
             time_budget_s=getattr(config.train, "time_budget_s", None),
+            processes=summary.get("processes", 1),
         )
         bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
         if bad:
@@ -116,7 +117,8 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     record["wall_s"] = round(time.perf_counter() - start, 4)
     record["peak_rss_mb"] = round(peak_rss_mb(), 1)
     record["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    _write_json(cell_dir / "record.json", record)
+    if int(os.environ.get("RANK", "0")) == 0:  # a data-parallel cell: rank 0 records
+        _write_json(cell_dir / "record.json", record)
     return record
 
 

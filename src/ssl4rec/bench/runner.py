@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -109,7 +110,7 @@ def run_suite(
                 continue
             logger.info("cell %s: running %s seed=%d", cid, entry.model_name, seed)
             record = _run_cell_process(
-                python, out / "cells" / cid, experiment, base, entry.timeout_s
+                python, out / "cells" / cid, experiment, base, entry.timeout_s, entry.nproc
             )
             _log_record(record)
             ran.append(cid)
@@ -262,6 +263,7 @@ def _run_cell_process(
     experiment: dict[str, Any],
     base: dict[str, Any],
     timeout_s: float | None,
+    nproc: int = 1,
 ) -> dict[str, Any]:
     cell_dir.mkdir(parents=True, exist_ok=True)
     (cell_dir / "record.json").unlink(missing_ok=True)
@@ -273,15 +275,21 @@ def _run_cell_process(
     with open(cell_dir / "log.txt", "w", encoding="utf-8") as log:
         try:
             # list args (bandit B603)
-            proc = subprocess.run(  # nosec B603
-                [python, "-m", "ssl4rec.bench.cell", str(spec_path)],
+            launch = [python, "-m", "ssl4rec.bench.cell"]
+            if nproc > 1:  # data-parallel: torchrun starts the ranks, rank 0 records
+                launch = [python, "-m", "torch.distributed.run", "--standalone"]
+                launch += ["--nproc-per-node", str(nproc), "-m", "ssl4rec.bench.cell"]
+            # its own process group, so that a timeout also stops torchrun's workers
+            proc = subprocess.Popen(  # nosec B603
+                [*launch, str(spec_path)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                timeout=timeout_s,
-                check=False,
+                start_new_session=True,
             )
-            returncode: int | None = proc.returncode
+            returncode: int | None = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
             returncode = None
             error = f"timeout: the cell ran past timeout_s={timeout_s:g} s and was stopped"
     process_s = time.perf_counter() - start

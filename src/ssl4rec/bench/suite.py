@@ -56,7 +56,7 @@ _SUITE_KEYS = {
     "report",
     "models",
 }
-_ENTRY_KEYS = {"label", "model", "train", "tune", "timeout_s", "peers", "notes"}
+_ENTRY_KEYS = {"label", "model", "train", "tune", "timeout_s", "peers", "notes", "nproc"}
 _REPORT_KEYS = {"primary", "columns", "beyond"}
 _KNOWN_PEERS = {"recbole"}
 
@@ -78,6 +78,9 @@ class ModelEntry:
     peers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Peer library name -> how that peer runs the same model."""
     notes: str = ""
+    nproc: int = 1
+    """Processes of a data-parallel cell (torchrun on this host; ``batch_size`` is per
+    process, so the effective batch is ``batch_size × nproc``)."""
 
     @property
     def model_name(self) -> str:
@@ -332,6 +335,10 @@ def _parse_entries(value: Any, where: str, problems: list[str]) -> list[ModelEnt
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
             problems.append(f"{at} ({label}): timeout_s must be a positive number; got {timeout!r}")
             timeout = None
+        nproc = raw.get("nproc", 1)
+        if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
+            problems.append(f"{at} ({label}): nproc must be a positive integer; got {nproc!r}")
+            nproc = 1
         entries.append(
             ModelEntry(
                 label=label,
@@ -341,6 +348,7 @@ def _parse_entries(value: Any, where: str, problems: list[str]) -> list[ModelEnt
                 timeout_s=float(timeout) if timeout is not None else None,
                 peers={str(k): dict(v or {}) for k, v in dict(peers).items()},
                 notes=str(raw.get("notes") or ""),
+                nproc=nproc,
             )
         )
     return entries

@@ -15,7 +15,9 @@ def bench_command(
         str,
         typer.Argument(
             help="A ready suite (ml100k-topn, ml100k-seq, ml100k-cold, amazon-scientific-seq, ml100k-seq-earlystop, "
-            "ciao-speed), a YAML file, or text-encode (item-text encoding speed)."
+            "amazon-scientific-sampled, ml100k-ddp, "
+            "ciao-speed), a YAML file, text-encode (item-text encoding speed), or scaling "
+            "(time per epoch and memory against events; --models/--dataset pick cells)."
         ),
     ],
     seeds: Annotated[
@@ -79,6 +81,9 @@ def bench_command(
     from ssl4rec.bench.suite import load_suite
 
     docs_file = docs if update_docs and not no_docs else None
+    if suite == "scaling":
+        _scaling(models, dataset, out, docs_file)
+        return
     if suite == "text-encode":
         _text_encode(dataset, data_path, out, docs_file)
         return
@@ -114,6 +119,21 @@ def bench_command(
     typer.echo(f"report: {report}")
     if docs_file is not None:
         typer.echo(f"docs: {docs_file} (section bench:{spec.name})")
+
+
+def _scaling(models: str | None, datasets: str | None, out: Path | None, docs: Path | None) -> None:
+    from ssl4rec.bench import scaling
+
+    cells = scaling.default_cells()
+    if models:
+        cells = [c for c in cells if c[1] in models.split(",")]
+    if datasets:
+        cells = [c for c in cells if c[0] in datasets.split(",")]
+    out_dir = out or Path("runs") / "bench" / "scaling"
+    command = "ssl4rec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    records = scaling.run_scaling(out_dir, cells)
+    report = scaling.write(records, out_dir, command, docs)
+    typer.echo(report.read_text(encoding="utf-8"))
 
 
 def _text_encode(

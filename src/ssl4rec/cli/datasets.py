@@ -68,3 +68,38 @@ def info_command(
         return
     for key, value in out.items():
         typer.echo(f"{key}: {value}")
+
+
+@app.command("synth")
+def synth_command(
+    users: Annotated[int, typer.Option("--users", min=1, help="Number of user ids.")],
+    items: Annotated[int, typer.Option("--items", min=1, help="Number of item ids.")],
+    events: Annotated[int, typer.Option("--events", min=1, help="Number of events.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write: .parquet/.pq, else CSV.")
+    ] = Path("synthetic.parquet"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the draws.")] = 0,
+    item_exponent: Annotated[
+        float, typer.Option("--item-exponent", help="Power-law exponent of item popularity.")
+    ] = 1.0,
+    user_exponent: Annotated[
+        float, typer.Option("--user-exponent", help="Power-law exponent of user activity.")
+    ] = 0.8,
+) -> None:
+    """Write a synthetic log (user_id, item_id, timestamp) with power-law popularity.
+
+    Train on it with a config whose data section reads the file, e.g.
+    `data: {path: synthetic.parquet, columns: {user: user_id, item: item_id, timestamp: timestamp}}`.
+    """
+    from ssl4rec.data.synth import write_synthetic
+
+    path = write_synthetic(
+        out,
+        users,
+        items,
+        events,
+        seed=seed,
+        item_exponent=item_exponent,
+        user_exponent=user_exponent,
+    )
+    typer.echo(str(path))

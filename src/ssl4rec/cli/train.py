@@ -6,6 +6,7 @@ checkpoint, with the experiment saved in ``RUN_DIR/config.yaml``.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +32,15 @@ def train_command(
     out: Annotated[Path | None, typer.Option("--out", help="Run folder (default runs/<model>-<time>).")] = None,
     set_: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
+    nproc: Annotated[
+        int,
+        typer.Option(
+            "--nproc",
+            min=1,
+            help="Train data-parallel in N local processes (torchrun; gloo on CPU, nccl on "
+            "CUDA). Effective batch = batch_size x N; see docs/scaling.md.",
+        ),
+    ] = 1,
     resume: Annotated[
         Path | None,
         typer.Option(
@@ -62,7 +72,21 @@ def train_command(
         config = config_path(config)
     experiment = load_experiment(config, overrides=overrides)
     run_dir = out or Path("runs") / f"{experiment.model_name}-{datetime.now():%Y%m%d-%H%M%S}"
+    from ssl4rec.training import distributed
+
+    if nproc > 1 and not distributed.launched():  # start the ranks; each runs this command
+        args = ["train", "--config", str(config), "--out", str(run_dir)]
+        args += [a for item in set_ or () for a in ("--set", item)]
+        args += ["--set", "train.resume=true"] if resume is not None else []
+        args += ["--json"] if as_json else []
+        distributed.launch(nproc, "ssl4rec.cli.main", args)
+        return
+    if not distributed.is_writer():
+        logging.getLogger("ssl4rec").setLevel(logging.WARNING)  # rank 0 reports
     result = run_experiment(experiment, out_dir=run_dir)
+    distributed.shutdown()
+    if not distributed.is_writer():
+        return
     if as_json:
         echo_json({experiment.model_name: result.test.metrics})
         return

@@ -223,6 +223,36 @@ class Interactions:
             name=name,
         )
 
+    @classmethod
+    def from_codes(
+        cls,
+        *,
+        users: np.ndarray,
+        items: np.ndarray,
+        weights: np.ndarray,
+        timestamps: np.ndarray,
+        user_ids: pl.Series,
+        item_ids: pl.Series,
+        item_table: pl.DataFrame | None = None,
+        name: str = "data",
+    ) -> Interactions:
+        """Build from integer-coded events and the raw ids of the codes (code = position).
+
+        ``ssl4rec.data.sources.stream`` codes large files this way, without a frame of
+        raw ids per event; ``item_table`` is aligned as in ``from_frame``.
+        """
+        item_vocab = IdVocab(item_ids.cast(pl.Utf8).to_list(), name="item")
+        return cls(
+            users=users,
+            items=items,
+            weights=weights,
+            timestamps=timestamps,
+            user_vocab=IdVocab(user_ids.cast(pl.Utf8).to_list(), name="user"),
+            item_vocab=item_vocab,
+            item_table=_align(item_table, item_vocab, "item_id"),
+            name=name,
+        )
+
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
         return len(self.users)

@@ -53,7 +53,7 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
         order = torch.randperm(len(wins), generator=generator).tolist()
         for start in range(0, len(order), cfg.batch_size):
             chunk = [wins[i] for i in order[start : start + cfg.batch_size]]
-            tokens = left_pad(chunk, length)  # (B, L)
+            tokens = left_pad(chunk, self.batch_width([len(w) for w in chunk]))  # (B, L)
             real = tokens > 0  # (B, L)
             masked = (torch.rand(tokens.shape, generator=generator) < cfg.mask_ratio) & real
             last_only = torch.rand(len(chunk), generator=generator) < cfg.mask_last_prob  # (B,)
@@ -62,11 +62,16 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
             masked[last_only | none, -1] = True  # the last position is never padding
             targets = torch.where(masked, tokens, torch.zeros_like(tokens))  # (B, L)
             inputs = torch.where(masked, torch.full_like(tokens, self.mask_token), tokens)
-            yield {"tokens": inputs, "targets": targets}
+            batch = {"tokens": inputs, "targets": targets}
+            self.add_negatives(batch, generator)  # loss="sampled_ce"
+            yield batch
 
     @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         table = self.net.items.table()  # (n, d)
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
-        return {"loss": self.next_item_loss(hidden, batch["targets"], table, batch["tokens"])}
+        loss = self.next_item_loss(
+            hidden, batch["targets"], table, batch["tokens"], batch.get("negatives")
+        )
+        return {"loss": loss}

@@ -15,6 +15,7 @@ from ssl4rec.models.configs.cdae import CDAEConfig
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.mlp import activation
+from ssl4rec.models.nn.sparse_input import corrupt_rows, densify, input_linear
 
 __all__ = ["CDAE", "CDAEConfig"]
 
@@ -29,16 +30,18 @@ class _CDAENet(nn.Module):
         self.drop = nn.Dropout(config.dropout)
         self.user_node = nn.Embedding(num_users, config.embedding_dim)
         nn.init.zeros_(self.user_node.weight)
-        self.encoder = nn.Linear(num_items, config.embedding_dim)
+        self.encoder = input_linear(
+            num_items, config.embedding_dim, sparse=config.sparse_input, xavier=False
+        )
         self.decoder = nn.Linear(config.embedding_dim, num_items)
         self.act = activation(config.hidden_activation)
 
     def forward(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
-        """Rows ``(batch, num_items)``, users ``(batch,)`` or None -> logits ``(batch, num_items)``.
+        """Rows ``(batch, num_items)`` (dense or sparse CSR), users ``(batch,)`` or None -> logits ``(batch, num_items)``.
 
         Without users (fold-in of a new user) the user node is zero, its initial value.
         """
-        h = self.encoder(self.drop(x))  # (batch, embedding_dim)
+        h = self.encoder(corrupt_rows(x, self.drop, normalize=False))  # (batch, embedding_dim)
         if users is not None:
             h = h + self.user_node(users)
         return self.decoder(self.act(h))
@@ -77,6 +80,7 @@ class CDAE(AutoencoderRecommender[CDAEConfig]):
         assert self.net is not None
         users, x = batch  # (b,), (b, num_items)
         logits = self.net(x, users)
+        x = densify(x)
         if self.config.loss == "bce":
             loss = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
         else:

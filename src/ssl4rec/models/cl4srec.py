@@ -103,19 +103,24 @@ class CL4SRec(SequentialRecommender[CL4SRecConfig]):
                 ]
                 for v in range(2)
             ]
-            yield {
-                "tokens": left_pad(inputs, length, offset=0),  # (B, L)
-                "targets": left_pad([w[1:] for w in chunk], length),  # (B, L)
-                "view1": left_pad(views[0], length, offset=0),  # (B, L)
-                "view2": left_pad(views[1], length, offset=0),  # (B, L)
+            width = self.batch_width([len(seq) for seq in inputs])  # views are no longer
+            batch = {
+                "tokens": left_pad(inputs, width, offset=0),  # (B, L)
+                "targets": left_pad([w[1:] for w in chunk], width),  # (B, L)
+                "view1": left_pad(views[0], width, offset=0),  # (B, L)
+                "view2": left_pad(views[1], width, offset=0),  # (B, L)
             }
+            self.add_negatives(batch, generator)  # loss="sampled_ce"
+            yield batch
 
     @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         table = self.net.items.table()  # (n, d)
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
-        rec = self.next_item_loss(hidden, batch["targets"], table, batch["tokens"])
+        rec = self.next_item_loss(
+            hidden, batch["targets"], table, batch["tokens"], batch.get("negatives")
+        )
         z1 = self.net(batch["view1"], table)[0][:, -1]  # (B, d)
         z2 = self.net(batch["view2"], table)[0][:, -1]  # (B, d)
         cl = info_nce(z1, z2, self.config.cl_temperature)

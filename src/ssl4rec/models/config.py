@@ -77,6 +77,10 @@ class AutoencoderConfig(GradientConfig):
     """Input dropout on the normalised user vector (the corruption); in [0, 1)."""
     batch_size: int = 500
     """Users per batch."""
+    sparse_input: bool = False
+    """Feed user rows to the first layer as sparse tensors (cost per step follows the
+    users' history lengths, not the catalog size); the same outputs as dense rows for
+    the same weights. The first layer's weight is then stored ``(num_items, width)``."""
 
     @override
     def validate(self, checks: Checks) -> None:

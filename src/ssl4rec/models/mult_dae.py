@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from typing_extensions import override
 
@@ -16,6 +15,7 @@ from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import multinomial_nll
 from ssl4rec.models.nn.mlp import MLP
+from ssl4rec.models.nn.sparse_input import corrupt_rows, densify
 
 __all__ = ["MultDAE", "MultDAEConfig"]
 
@@ -30,12 +30,17 @@ class _MultDAENet(nn.Module):
         dims = [num_items, *config.hidden_dims, config.embedding_dim]
         self.drop = nn.Dropout(config.dropout)
         # the code layer is activated too (unlike the VAE's mean/variance head)
-        self.encoder = MLP(dims, act=config.activation, last_act=config.activation)
+        self.encoder = MLP(
+            dims,
+            act=config.activation,
+            last_act=config.activation,
+            sparse_input=config.sparse_input,
+        )
         self.decoder = MLP(list(reversed(dims)), act=config.activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Rows ``(batch, num_items)`` -> logits ``(batch, num_items)``."""
-        return self.decoder(self.encoder(self.drop(F.normalize(x, dim=1))))
+        """Rows ``(batch, num_items)``, dense or sparse CSR -> logits ``(batch, num_items)``."""
+        return self.decoder(self.encoder(corrupt_rows(x, self.drop, normalize=True)))
 
 
 class MultDAE(AutoencoderRecommender[MultDAEConfig]):
@@ -69,7 +74,7 @@ class MultDAE(AutoencoderRecommender[MultDAEConfig]):
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         _, x = batch  # (users (b,), rows (b, num_items))
-        return {"loss": multinomial_nll(self.net(x), x)}
+        return {"loss": multinomial_nll(self.net(x), densify(x))}
 
     def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
         """Item logits ``(b, num_items)`` of input rows ``x`` (no noise at scoring)."""

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from typing_extensions import override
 
@@ -16,6 +15,7 @@ from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import gaussian_kl, multinomial_nll
 from ssl4rec.models.nn.mlp import MLP
+from ssl4rec.models.nn.sparse_input import corrupt_rows, densify
 
 __all__ = ["MultVAE", "MultVAEConfig"]
 
@@ -31,16 +31,18 @@ class _MultVAENet(nn.Module):
         act = config.activation
         self.latent_dim = config.embedding_dim
         self.drop = nn.Dropout(config.dropout)
-        self.encoder = MLP([*dims, 2 * config.embedding_dim], act=act)  # -> (mu, logvar)
+        self.encoder = MLP(  # -> (mu, logvar)
+            [*dims, 2 * config.embedding_dim], act=act, sparse_input=config.sparse_input
+        )
         self.decoder = MLP([config.embedding_dim, *reversed(dims)], act=act)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Rows ``(batch, num_items)`` -> logits ``(batch, num_items)``, mu, logvar ``(batch, d)``.
+        """Rows ``(batch, num_items)`` (dense or sparse CSR) -> logits ``(batch, num_items)``, mu, logvar ``(batch, d)``.
 
         In training mode z is sampled with the reparameterisation trick; in eval mode
         z = mu.
         """
-        h = self.drop(F.normalize(x, dim=1))
+        h = corrupt_rows(x, self.drop, normalize=True)
         stats = self.encoder(h)  # (batch, 2 d)
         mu, logvar = stats[:, : self.latent_dim], stats[:, self.latent_dim :]
         if self.training:
@@ -91,7 +93,7 @@ class MultVAE(AutoencoderRecommender[MultVAEConfig]):
         assert self.net is not None
         _, x = batch  # (users (b,), rows (b, num_items))
         logits, mu, logvar = self.net(x)
-        nll = multinomial_nll(logits, x)
+        nll = multinomial_nll(logits, densify(x))
         kl = gaussian_kl(mu, logvar)
         beta = self.kl_weight()
         self._step += 1

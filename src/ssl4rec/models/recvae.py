@@ -17,6 +17,7 @@ from ssl4rec.models.configs.recvae import RecVAEConfig
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import log_normal
+from ssl4rec.models.nn.sparse_input import corrupt_rows, densify, input_linear, row_sums
 
 __all__ = ["RecVAE", "RecVAEConfig"]
 
@@ -29,18 +30,21 @@ _WIDE_LOGVAR = 10.0
 class _Encoder(nn.Module):
     """Five densely connected swish + layer-norm layers -> (mu, logvar)."""
 
-    def __init__(self, num_items: int, hidden: int, latent: int, num_layers: int = 5) -> None:
+    def __init__(
+        self, num_items: int, hidden: int, latent: int, *, sparse: bool, num_layers: int = 5
+    ) -> None:
         super().__init__()
+        first = input_linear(num_items, hidden, sparse=sparse, xavier=False)
         self.fcs = nn.ModuleList(
-            [nn.Linear(num_items if i == 0 else hidden, hidden) for i in range(num_layers)]
+            [first, *(nn.Linear(hidden, hidden) for _ in range(1, num_layers))]
         )
         self.norms = nn.ModuleList([nn.LayerNorm(hidden, eps=0.1) for _ in range(num_layers)])
         self.mu = nn.Linear(hidden, latent)
         self.logvar = nn.Linear(hidden, latent)
 
     def forward(self, x: torch.Tensor, dropout: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rows ``(batch, num_items)`` -> mu, logvar ``(batch, latent)``."""
-        h = F.dropout(F.normalize(x, dim=1), p=dropout, training=dropout > 0)
+        """Rows ``(batch, num_items)`` (dense or sparse CSR) -> mu, logvar ``(batch, latent)``."""
+        h = corrupt_rows(x, dropout, normalize=True)
         outputs: list[torch.Tensor] = []
         for fc, norm in zip(self.fcs, self.norms, strict=True):
             pre = fc(h) + sum(outputs)  # dense connections to every earlier layer
@@ -52,9 +56,9 @@ class _Encoder(nn.Module):
 class _CompositePrior(nn.Module):
     """log p(z) under the mixture of N(0, I), the old encoder's posterior and N(0, e^10 I)."""
 
-    def __init__(self, num_items: int, hidden: int, latent: int) -> None:
+    def __init__(self, num_items: int, hidden: int, latent: int, *, sparse: bool) -> None:
         super().__init__()
-        self.old_encoder = _Encoder(num_items, hidden, latent)
+        self.old_encoder = _Encoder(num_items, hidden, latent, sparse=sparse)
         self.old_encoder.requires_grad_(False)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -73,7 +77,7 @@ class _RecVAENet(nn.Module):
     def __init__(self, num_items: int, config: RecVAEConfig) -> None:
         super().__init__()
         hidden, latent = config.hidden_dims[0], config.embedding_dim
-        self.encoder = _Encoder(num_items, hidden, latent)
+        self.encoder = _Encoder(num_items, hidden, latent, sparse=config.sparse_input)
         self.decoder = nn.Linear(latent, num_items)
 
     def forward(self, x: torch.Tensor, dropout: float) -> tuple[torch.Tensor, ...]:
@@ -109,7 +113,9 @@ class RecVAE(AutoencoderRecommender[RecVAEConfig]):
         cfg = self.config
         with seeded(cfg.seed):
             self.net = _RecVAENet(data.num_items, cfg)
-            self.prior = _CompositePrior(data.num_items, cfg.hidden_dims[0], cfg.embedding_dim)
+            self.prior = _CompositePrior(
+                data.num_items, cfg.hidden_dims[0], cfg.embedding_dim, sparse=cfg.sparse_input
+            )
         self.prior.old_encoder.load_state_dict(self.net.encoder.state_dict())
 
     @override
@@ -146,8 +152,8 @@ class RecVAE(AutoencoderRecommender[RecVAEConfig]):
         _, x = batch  # (users (b,), rows (b, num_items))
         dropout = self.config.dropout if phase == "encoder" else 0.0
         logits, z, mu, logvar = self.net(x, dropout)
-        nll = -(F.log_softmax(logits, dim=1) * x).sum(dim=1).mean()
-        beta = self.config.gamma * x.sum(dim=1)  # (batch,) user-scaled KL weight
+        nll = -(F.log_softmax(logits, dim=1) * densify(x)).sum(dim=1).mean()
+        beta = self.config.gamma * row_sums(x)  # (batch,) user-scaled KL weight
         kl_per_user = (log_normal(z, mu, logvar) - self.prior(x, z)).sum(dim=1)  # (batch,)
         kl = (kl_per_user * beta).mean()
         return {"loss": nll + kl, "nll": nll.detach(), "kl": kl.detach()}

@@ -2,8 +2,9 @@
 
 Causal self-attention over a user's item sequence; the hidden state at position i
 predicts item i + 1. Trained on whole sequence windows with a loss at every
-position: full cross-entropy over all items (default) or the original sampled
-binary cross-entropy with one uniform negative per position.
+position: full cross-entropy over all items (default), sampled softmax
+cross-entropy over negatives shared by the batch (``loss: sampled_ce``), or the
+original sampled binary cross-entropy with one uniform negative per position.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class SASRec(SequentialRecommender[SASRecConfig]):
 
         Yields:
             dicts with ``tokens`` and ``targets`` ``(B, L)`` (0 = padding / no target)
-            and, for ``loss="bce"``, ``negatives`` ``(B, L)`` uniform item tokens.
+            and ``negatives``: for ``loss="sampled_ce"`` ``(K,)`` item indices shared by
+            the batch, for ``loss="bce"`` ``(B, L)`` uniform item tokens.
         """
         length = self.config.max_seq_len
         wins = self.windows(train, length + 1, length)
@@ -57,10 +59,12 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         candidates = torch.from_numpy(np.flatnonzero(train.item_counts > 0) + 1)  # item tokens
         for start in range(0, len(order), self.config.batch_size):
             chunk = [wins[i] for i in order[start : start + self.config.batch_size]]
+            width = self.batch_width([len(w) - 1 for w in chunk])
             batch = {
-                "tokens": left_pad([w[:-1] for w in chunk], length),  # (B, L)
-                "targets": left_pad([w[1:] for w in chunk], length),  # (B, L)
+                "tokens": left_pad([w[:-1] for w in chunk], width),  # (B, L)
+                "targets": left_pad([w[1:] for w in chunk], width),  # (B, L)
             }
+            self.add_negatives(batch, generator)
             if self.config.loss == "bce":
                 pick = torch.randint(len(candidates), batch["targets"].shape, generator=generator)
                 batch["negatives"] = candidates[pick] * (batch["targets"] > 0)  # (B, L)
@@ -72,8 +76,11 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         table = self.net.items.table()  # (n, d)
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
         targets = batch["targets"]
-        if self.config.loss == "ce":
-            return {"loss": self.next_item_loss(hidden, targets, table, batch["tokens"])}
+        if self.config.loss != "bce":
+            loss = self.next_item_loss(
+                hidden, targets, table, batch["tokens"], batch.get("negatives")
+            )
+            return {"loss": loss}
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)
         table = self.net.items.drop_ids(table)  # (n, d)

@@ -196,6 +196,7 @@ def run_experiment(
             (default: encoded as the model section's ``text_*`` fields say).
     """
     from ssl4rec.evaluation.evaluator import evaluate
+    from ssl4rec.training.distributed import is_writer
 
     if split is None:
         if data is None:
@@ -204,9 +205,11 @@ def run_experiment(
     logger.info("split ready: %s", split.summary())
     train_config = config.train
     run_dir = Path(out_dir) if out_dir is not None else None
+    writer = is_writer()  # under torchrun every rank runs this; rank 0 writes the folder
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        config.to_yaml(run_dir / "config.yaml")
+        if writer:
+            config.to_yaml(run_dir / "config.yaml")
         if train_config.run_dir is None:
             train_config = dataclasses.replace(train_config, run_dir=str(run_dir / "train"))
 
@@ -257,7 +260,7 @@ def run_experiment(
         run_dir=run_dir,
         views=views,
     )
-    if run_dir is not None:
+    if run_dir is not None and writer:
         model.save(run_dir / "model")
         _write_json(run_dir / "metrics.json", result.metrics())
     return result

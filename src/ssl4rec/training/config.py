@@ -55,6 +55,9 @@ class TrainConfig:
     """Clip the global gradient norm per step to this value; ``None`` = off."""
     eval_batch_size: int = 1024
     """Users scored at once during validation."""
+    dist_timeout_s: float = 300.0
+    """Distributed runs (torchrun / ``--nproc``): seconds a collective waits for the
+    other ranks before the job fails with a clear error (a killed or stuck rank)."""
 
     def __post_init__(self) -> None:
         checks = Checks(type(self).__name__)
@@ -64,6 +67,7 @@ class TrainConfig:
         checks.positive("num_threads", self.num_threads)
         checks.positive("grad_clip", self.grad_clip)
         checks.positive("eval_batch_size", self.eval_batch_size)
+        checks.positive("dist_timeout_s", self.dist_timeout_s)
         base = self.device.split(":", 1)[0]
         if base not in ("auto", "cpu", "cuda") or (base == "auto" and ":" in self.device):
             checks.fail("device", "one of ['auto', 'cpu', 'cuda']", self.device)

@@ -27,6 +27,7 @@ from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, TrainingDivergedError
 from ssl4rec.evaluation.evaluator import evaluate_interactions
 from ssl4rec.logging import progress
+from ssl4rec.training import distributed
 from ssl4rec.training.checkpoint import (
     RunFolder,
     check_fingerprint,
@@ -71,6 +72,7 @@ class Trainer:
     ) -> None:
         self.config = config or TrainConfig()
         self.callbacks = list(callbacks)
+        self._replicas: distributed.Replicas | None = None  # set while fitting under torchrun
 
     # ------------------------------------------------------------------ public
     def fit(
@@ -92,7 +94,7 @@ class Trainer:
             ConfigError: a resume whose run folder belongs to a different run.
         """
         cfg = self.config
-        device = resolve_device(cfg.device)
+        device = distributed.local_device(resolve_device(cfg.device))
         max_epochs = int(model.config.epochs)
         seed = int(model.config.seed)
         modules = model.modules()
@@ -107,6 +109,9 @@ class Trainer:
         fingerprint = run_fingerprint(model, train, settings)
         run = RunFolder(cfg.run_dir) if cfg.run_dir is not None else None
         seen = train.csr() if valid is not None else None
+        # under torchrun: DDP, user shards, agreed validation; rank 0 alone writes files
+        replicas = self._replicas = distributed.setup(model, device, cfg.dist_timeout_s)
+        writer = run if replicas is None or replicas.rank == 0 else None
 
         with _threads(cfg.num_threads), isolated_rng(seed, device) as generator:
             state = _State()
@@ -114,9 +119,9 @@ class Trainer:
             if cfg.resume:
                 assert run is not None
                 state, best = self._resume(run, model, optimizers, generator, device, fingerprint)
-            elif run is not None:
-                run.write_text("config.yaml", self._config_yaml(model, fingerprint))
-                run.write_log([])
+            elif writer is not None:
+                writer.write_text("config.yaml", self._config_yaml(model, fingerprint))
+                writer.write_log([])
             reason = "max_epochs"
             if state.epoch >= max_epochs:
                 reason = "already_done"
@@ -128,7 +133,7 @@ class Trainer:
                 start = time.perf_counter()
                 deadline = (
                     None
-                    if cfg.time_budget_s is None
+                    if cfg.time_budget_s is None or replicas is not None  # ranks cut together
                     else start + cfg.time_budget_s - state.seconds
                 )
                 try:
@@ -167,9 +172,9 @@ class Trainer:
                     best = model_tensors(model)
                 state.records.append(record)
                 self._log_epoch(record)
-                if run is not None:
+                if writer is not None:
                     self._write_epoch(
-                        run,
+                        writer,
                         model,
                         optimizers,
                         generator,
@@ -184,7 +189,10 @@ class Trainer:
                 if _should_stop_early(state, cfg):
                     reason = "patience"
                     break
-                if cut or (cfg.time_budget_s is not None and state.seconds >= cfg.time_budget_s):
+                out_of_time = cfg.time_budget_s is not None and state.seconds >= cfg.time_budget_s
+                if replicas is not None:
+                    out_of_time = replicas.any(out_of_time)  # rank 0's clock may differ
+                if cut or out_of_time:
                     reason = "time_budget"
                     break
             if valid is not None:
@@ -201,14 +209,16 @@ class Trainer:
             "time_to_best_s": round(state.time_to_best_s, 4),
             "stopped_reason": reason,
             "device": str(device),
+            "processes": 1 if replicas is None else replicas.world_size,
         }
         logger.info(
             "training done: "
             + " ".join(f"{k}={_fmt(v)}" for k, v in summary.items() if v is not None)
         )
-        if run is not None:
-            run.write_json("metrics.json", summary)
-            run.write_curves(state.records, cfg.monitor)
+        if writer is not None:
+            writer.write_json("metrics.json", summary)
+            writer.write_curves(state.records, cfg.monitor)
+        self._replicas = None
         return summary
 
     # ------------------------------------------------------------------ epoch
@@ -228,6 +238,26 @@ class Trainer:
             The mean losses, and whether ``deadline`` (a ``time.perf_counter`` value)
             passed and cut the epoch short.
         """
+        replicas = self._replicas
+        if replicas is not None:
+            seed = int(model.config.seed)
+            replicas.seed_epoch(generator, seed, epoch)
+            train = replicas.shard(train, epoch, seed)
+            with replicas.guard(f"training epoch {epoch + 1}"):
+                losses, cut = self._run_phases(model, train, optimizers, generator, device, epoch)
+            return replicas.mean(losses), cut
+        return self._run_phases(model, train, optimizers, generator, device, epoch, deadline)
+
+    def _run_phases(
+        self,
+        model: Trainable,
+        train: Interactions,
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        generator: torch.Generator,
+        device: torch.device,
+        epoch: int,
+        deadline: float | None = None,
+    ) -> tuple[dict[str, float], bool]:
         model.on_epoch_start(epoch)
         modules = model.modules()
         for module in modules.values():
@@ -246,14 +276,17 @@ class Trainer:
             prefix = "" if len(optimizers) == 1 else f"{phase}."
             postfix: dict[str, object] = {}
             desc = f"epoch {epoch + 1}" + (f" {phase}" if prefix else "")
+            replicas = self._replicas
+            step = model.training_step if replicas is None else replicas.step
+            batches = model.batches(train, generator)
             for batch in progress(
-                model.batches(train, generator),
+                batches if replicas is None else replicas.joined(batches),
                 desc=desc,
                 enabled=self.config.progress,
                 postfix=postfix,
             ):
                 optimizer.zero_grad(set_to_none=True)
-                terms = model.training_step(_to_device(batch, device), phase)
+                terms = step(_to_device(batch, device), phase)
                 loss = terms["loss"]
                 if not torch.isfinite(loss.detach()).all():
                     raise TrainingDivergedError(
@@ -279,6 +312,11 @@ class Trainer:
             module.eval()
         # validation draws no random numbers from the training stream
         with torch.random.fork_rng(devices=[]), torch.no_grad():
+            if self._replicas is not None:  # a shard of the users per rank, summed
+                cfg = self.config
+                return self._replicas.validate(
+                    model, valid, seen, cfg.monitor, cfg.eval_batch_size
+                )
             result = evaluate_interactions(
                 model,
                 valid,

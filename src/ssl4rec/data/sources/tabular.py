@@ -10,6 +10,7 @@ import polars as pl
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.data.sources._io import check_file, read_delimited
+from ssl4rec.data.sources.stream import ScanUnsupported, scan_events, scannable
 from ssl4rec.errors import DataError
 
 __all__ = ["load_tabular"]
@@ -103,7 +104,6 @@ def load_tabular(
     numeric.update({c: pl.Int64 for c in (time_col,) if c is not None})
     columns: dict[str, pl.DataType | type[pl.DataType]] = {user_col: pl.Utf8, item_col: pl.Utf8}
     columns.update(numeric)
-    events = _read(path, columns=columns, sep=sep, encoding=encoding, what="events file")
     item_table = None
     if items_path is not None:
         items_path = Path(items_path)
@@ -135,6 +135,22 @@ def load_tabular(
                 .str.split(list_sep)
                 .list.eval(pl.element().filter(pl.element() != ""))
             )
+    separator = sep if sep is not None else _default_sep(path)
+    if path.is_file() and scannable(path, separator, encoding):
+        try:  # large files: lazy scan, streaming collect, integer codes
+            return scan_events(
+                path,
+                user_col=user_col,
+                item_col=item_col,
+                weight_col=weight_col,
+                time_col=time_col,
+                sep=separator,
+                item_table=item_table,
+                name=name or path.name.split(".")[0],
+            )
+        except ScanUnsupported as exc:
+            logger.debug("scan of %s failed (%s); the eager reader explains", path, exc)
+    events = _read(path, columns=columns, sep=sep, encoding=encoding, what="events file")
     logger.info("tabular events from %s: %d rows", path, events.height)
     return Interactions.from_frame(
         events,

@@ -31,6 +31,10 @@ class CDAEConfig(GradientConfig):
     """``"bce"`` (logistic) or ``"mse"`` (squared) reconstruction loss over all items."""
     batch_size: int = 256
     """Users per batch."""
+    sparse_input: bool = False
+    """Feed user rows to the encoder as sparse tensors (cost per step follows the users'
+    history lengths, not the catalog size); the same outputs as dense rows for the same
+    weights. The encoder weight is then stored ``(num_items, embedding_dim)``."""
 
     @override
     def validate(self, checks: Checks) -> None:

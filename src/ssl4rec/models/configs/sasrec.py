@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar
 
-from typing_extensions import override
-
-from ssl4rec.config.base import Checks
 from ssl4rec.models.configs.sequential import SequentialConfig
 
 __all__ = ["SASRecConfig"]
@@ -17,10 +14,5 @@ __all__ = ["SASRecConfig"]
 class SASRecConfig(SequentialConfig):
     """Hyperparameters of SASRec (encoder and item fields: ``SequentialConfig``)."""
 
-    loss: Literal["ce", "bce"] = "ce"
-    """``ce``: softmax cross-entropy over all items; ``bce``: sampled BCE (original)."""
-
-    @override
-    def validate(self, checks: Checks) -> None:
-        super().validate(checks)
-        checks.one_of("loss", self.loss, ("ce", "bce"))
+    losses: ClassVar[tuple[str, ...]] = ("ce", "sampled_ce", "bce")
+    """SASRec also trains with the original sampled BCE (``loss: bce``)."""

@@ -15,10 +15,11 @@ from typing_extensions import override
 from ssl4rec.config.base import Checks
 from ssl4rec.models.config import GradientConfig
 
-__all__ = ["ITEM_REPRS", "ItemRepr", "SequentialConfig"]
+__all__ = ["ITEM_REPRS", "NEGATIVE_SAMPLINGS", "ItemRepr", "SequentialConfig"]
 
 ItemRepr = Literal["id", "id+text", "text"]
 ITEM_REPRS: tuple[str, ...] = ("id", "id+text", "text")
+NEGATIVE_SAMPLINGS: tuple[str, ...] = ("uniform", "popularity")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +28,8 @@ class SequentialConfig(GradientConfig):
 
     renamed_fields: ClassVar[dict[str, str]] = {"hidden_dim": "embedding_dim"}
     """Former field names -> current ones (``from_dict`` names the new one)."""
+    losses: ClassVar[tuple[str, ...]] = ("ce", "sampled_ce")
+    """Values ``loss`` may take for this model."""
 
     max_seq_len: int = 50
     """Window length L: the most recent L items of a history are used."""
@@ -60,6 +63,23 @@ class SequentialConfig(GradientConfig):
     text + a learned unknown-item vector instead of text + its ID vector (inputs keep
     their IDs); items without training events (cold items) always get that vector.
     In [0, 1)."""
+    loss: Literal["ce", "sampled_ce", "bce"] = "ce"
+    """Next-item loss at every predicting position: ``ce``, softmax cross-entropy over
+    all items; ``sampled_ce``, softmax cross-entropy over the target and
+    ``num_negatives`` items drawn once per batch and shared by all its positions
+    (evaluation still ranks all items); ``bce`` (SASRec only), the original sampled
+    binary cross-entropy with one uniform negative per position."""
+    num_negatives: int = 256
+    """``sampled_ce``: negatives drawn per batch (with replacement); > 0."""
+    negative_sampling: Literal["uniform", "popularity"] = "uniform"
+    """``sampled_ce``: ``uniform`` over the items with training events, or
+    ``popularity`` (proportional to their training events) with the logQ correction
+    (log q subtracted from every logit, Yi et al., RecSys 2019)."""
+    pad_to_longest: bool = False
+    """Pad each training batch to its longest window instead of ``max_seq_len``.
+    Positions are right-aligned and padding is masked, so the model is the same; on
+    short histories the encoder does a fraction of the work (the dropout draws, and so
+    a seeded run's numbers, differ from padding to ``max_seq_len``)."""
     seen_bias: bool = False
     """Learn one scalar added to the score of every item already in the input window:
     repeat-aware scoring (it turns negative where users do not repeat items, as on
@@ -75,5 +95,8 @@ class SequentialConfig(GradientConfig):
         )
         checks.fractions(self, "dropout", "adaptor_dropout", "id_dropout")
         checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
+        checks.one_of("loss", self.loss, self.losses)
+        checks.positive("num_negatives", self.num_negatives)
+        checks.one_of("negative_sampling", self.negative_sampling, NEGATIVE_SAMPLINGS)
         if self.num_heads > 0:
             checks.divides("num_heads", self.num_heads, "embedding_dim", self.embedding_dim)

@@ -17,6 +17,7 @@ from typing_extensions import override
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.base import C, Recommender, histories_to_csr
 from ssl4rec.models.nn.rows import dense_rows, user_row_batches
+from ssl4rec.models.nn.sparse_input import sparse_rows
 
 __all__ = ["AutoencoderRecommender"]
 
@@ -26,8 +27,9 @@ class AutoencoderRecommender(Recommender[C]):
 
     Subclasses implement ``reconstruct(x, users)`` (eval-mode scores for rows ``x``)
     plus the usual ``build``/``modules``/``training_step``. Batches are
-    ``(users (b,), rows (b, num_items))``; ``users`` is only used by models with a
-    user node (CDAE).
+    ``(users (b,), rows (b, num_items))``, rows dense or, with the config's
+    ``sparse_input``, ``torch.sparse_csr`` (``ssl4rec.models.nn.sparse_input``);
+    ``users`` is only used by models with a user node (CDAE).
     """
 
     score_batch_size: int = 1024
@@ -46,7 +48,14 @@ class AutoencoderRecommender(Recommender[C]):
     @override
     def batches(self, train: Interactions, generator: torch.Generator) -> Iterable[Any]:
         batch_size = self.gradient_config.batch_size
-        return user_row_batches(train.csr(), train.active_users, batch_size, generator)
+        return user_row_batches(
+            train.csr(), train.active_users, batch_size, generator, sparse=self.sparse_input
+        )
+
+    @property
+    def sparse_input(self) -> bool:
+        """Whether user rows reach the network as sparse tensors (config ``sparse_input``)."""
+        return bool(getattr(self.config, "sparse_input", False))
 
     @override
     def on_epoch_start(self, epoch: int) -> None:
@@ -84,11 +93,12 @@ class AutoencoderRecommender(Recommender[C]):
 
     def _score_rows(self, matrix: Any, users: torch.Tensor | None) -> torch.Tensor:
         device = self.device
+        rows = sparse_rows if self.sparse_input else dense_rows
         out = []
         with torch.no_grad():
             for start in range(0, matrix.shape[0], self.score_batch_size):
                 stop = min(start + self.score_batch_size, matrix.shape[0])
-                x = dense_rows(matrix, np.arange(start, stop), device)  # (b, num_items)
+                x = rows(matrix, np.arange(start, stop), device)  # (b, num_items)
                 u = users[start:stop].to(device) if users is not None else None
                 out.append(self.reconstruct(x, u).float())
         if not out:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ssl4rec.models.config import ACTIVATIONS
+from ssl4rec.models.nn.sparse_input import input_linear
 
 __all__ = ["ACTIVATIONS", "MLP", "activation"]
 
@@ -34,6 +35,8 @@ class MLP(nn.Module):
         last_act: Activation after the output layer too (default none).
         dropout: Dropout before every linear layer after the first.
         xavier: Xavier-normal weights and N(0, 0.001) biases (Liang et al.'s init).
+        sparse_input: the first layer also reads sparse CSR rows
+            (``SparseInputLinear``, weight stored ``(dims[0], dims[1])``).
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class MLP(nn.Module):
         last_act: str = "identity",
         dropout: float = 0.0,
         xavier: bool = True,
+        sparse_input: bool = False,
     ) -> None:
         super().__init__()
         if len(dims) < 2:
@@ -52,15 +56,11 @@ class MLP(nn.Module):
         for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
             if i > 0 and dropout > 0:
                 layers.append(nn.Dropout(dropout))
-            linear = nn.Linear(d_in, d_out)
-            if xavier:
-                nn.init.xavier_normal_(linear.weight)
-                nn.init.normal_(linear.bias, std=0.001)
-            layers.append(linear)
+            layers.append(input_linear(d_in, d_out, sparse=sparse_input and i == 0, xavier=xavier))
             is_last = i == len(dims) - 2
             layers.append(activation(last_act if is_last else act))
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, dims[0])`` -> ``(batch, dims[-1])``."""
+        """``(batch, dims[0])`` (dense, or sparse CSR with ``sparse_input``) -> ``(batch, dims[-1])``."""
         return self.layers(x)

@@ -8,6 +8,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ssl4rec.models.nn.sparse_input import sparse_rows
+
 __all__ = ["dense_rows", "user_row_batches"]
 
 
@@ -29,9 +31,15 @@ def user_row_batches(
     users: np.ndarray,
     batch_size: int,
     generator: torch.Generator,
+    *,
+    sparse: bool = False,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Shuffled ``(user indices (b,), dense rows (b, n_cols))`` batches over ``users``."""
+    """Shuffled ``(user indices (b,), rows (b, n_cols))`` batches over ``users``.
+
+    Rows are dense, or ``torch.sparse_csr`` tensors with ``sparse``.
+    """
+    rows = sparse_rows if sparse else dense_rows
     users_t = torch.from_numpy(np.asarray(users, dtype=np.int64))
     order = users_t[torch.randperm(len(users_t), generator=generator)]
     for batch in order.split(batch_size):
-        yield batch, dense_rows(matrix, batch.numpy())
+        yield batch, rows(matrix, batch.numpy())

@@ -30,6 +30,7 @@ from ssl4rec.models.base import Recommender
 from ssl4rec.models.configs.sequential import SequentialConfig
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.item_encoder import ItemEncoder
+from ssl4rec.models.nn.losses import sampled_softmax_loss
 from ssl4rec.models.nn.transformer import TransformerEncoder, left_pad
 
 __all__ = [
@@ -159,6 +160,7 @@ class SequentialRecommender(Recommender[C]):
         self.net: SequenceNet | None = None
         self._restored_text_shape: tuple[int, int] | None = None
         self._windows_cache: tuple[int, int, list[np.ndarray]] | None = None
+        self._sampling: tuple[torch.Tensor, torch.Tensor] | None = None
 
     # ------------------------------------------------------------------ building
     @override
@@ -189,6 +191,7 @@ class SequentialRecommender(Recommender[C]):
             )
             self.net = SequenceNet(items, encoder, seen_bias=cfg.seen_bias)
         self._windows_cache = None
+        self._sampling = _negative_distribution(data.item_counts, cfg.negative_sampling)
 
     def _text_vectors(self, data: Interactions) -> torch.Tensor:
         """``(num_items, t)`` text vectors: given, from the source, or restored from a save."""
@@ -253,31 +256,72 @@ class SequentialRecommender(Recommender[C]):
             logger.info("training windows: users=%d windows=%d", train.num_users, len(wins))
         return self._windows_cache[2]
 
+    def batch_width(self, lengths: Sequence[int]) -> int:
+        """Token width of a training batch whose windows need ``lengths`` positions.
+
+        ``max_seq_len``, or with ``pad_to_longest`` the longest of ``lengths`` (the
+        encoder's positions are right-aligned, so trimming left padding changes nothing
+        at the real positions).
+        """
+        length = self.config.max_seq_len
+        if not self.config.pad_to_longest or not len(lengths):
+            return length
+        return max(1, min(length, max(lengths)))
+
+    def sample_negatives(self, generator: torch.Generator) -> torch.Tensor:
+        """``num_negatives`` item indices for one batch of ``loss="sampled_ce"``, int64 ``(K,)``.
+
+        Drawn with replacement, uniformly over the items with training events or in
+        proportion to their events (``negative_sampling``); every position of the
+        batch shares them.
+        """
+        assert self._sampling is not None, "build() the model first"
+        candidates, log_q = self._sampling
+        k = self.config.num_negatives
+        if self.config.negative_sampling == "uniform":
+            pick = torch.randint(len(candidates), (k,), generator=generator)
+        else:
+            pick = torch.multinomial(log_q[candidates].exp(), k, True, generator=generator)
+        return candidates[pick]
+
+    def add_negatives(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> None:
+        """Put a batch's shared negatives under ``"negatives"`` when the loss samples them."""
+        if self.config.loss == "sampled_ce":
+            batch["negatives"] = self.sample_negatives(generator)
+
     def next_item_loss(
         self,
         hidden: torch.Tensor,
         targets: torch.Tensor,
         table: torch.Tensor,
         tokens: torch.Tensor,
+        negatives: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Mean cross-entropy over all items at every position with a target.
+        """Mean cross-entropy at every position with a target: full, or sampled softmax.
 
-        Items without training events are not candidates (they are never targets
-        and would only be pushed down as negatives); the softmax runs over the rest.
-        With ``id_dropout`` the scored vectors are ``ItemEncoder.drop_ids(table)``;
-        with ``seen_bias`` the logits of items a position has seen get the offset.
+        Without ``negatives`` the softmax runs over all items with training events
+        (items without are never targets and would only be pushed down as
+        negatives). With ``negatives`` (``loss="sampled_ce"``) it runs over the target
+        and those items (``sampled_softmax_loss``, with the logQ correction under
+        popularity sampling). With ``id_dropout`` the scored vectors are
+        ``ItemEncoder.drop_ids(table)``; with ``seen_bias`` the logits of items a
+        position has seen get the offset.
 
         Args:
             hidden: ``(B, L, d)`` hidden states.
             targets: int64 ``(B, L)`` target tokens (0 = no target at that position).
             table: ``(n, d)`` item vectors.
             tokens: int64 ``(B, L)`` input tokens (what each position has seen).
+            negatives: optional int64 ``(K,)`` item indices shared by the batch
+                (``sample_negatives``).
         """
         assert self.net is not None
         table = self.net.items.drop_ids(table)  # (n, d)
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)
         target = targets[keep] - 1  # (N,) item indices
+        if negatives is not None:
+            return self._sampled_loss(h, target, table, tokens, keep, negatives)
         trained = self.net.items.trained
         columns = None  # item index -> logit column, when some items are left out
         if not bool(trained.all()):
@@ -290,6 +334,36 @@ class SequentialRecommender(Recommender[C]):
         logits = h @ table.T  # (N, n')
         logits = self._add_seen_offset_to_logits(logits, tokens, keep, columns)
         return nn.functional.cross_entropy(logits, target)
+
+    def _sampled_loss(
+        self,
+        h: torch.Tensor,
+        target: torch.Tensor,
+        table: torch.Tensor,
+        tokens: torch.Tensor,
+        keep: torch.Tensor,
+        negatives: torch.Tensor,
+    ) -> torch.Tensor:
+        """Sampled softmax of ``h`` ``(N, d)`` over its target and ``negatives`` ``(K,)``."""
+        assert self.net is not None and self._sampling is not None
+        pos = (h * table[target]).sum(-1)  # (N,)
+        neg = h @ table[negatives].T  # (N, K)
+        pos = self.add_seen_offset(pos, tokens, keep, target)  # (N,)
+        if self.net.seen_bias is not None:
+            # the offset per distinct negative, then spread over its repeats
+            unique, inverse = torch.unique(negatives, return_inverse=True)  # (U,), (K,)
+            columns = torch.full(
+                (self.net.items.num_items,), -1, dtype=torch.long, device=neg.device
+            )
+            columns[unique] = torch.arange(len(unique), device=neg.device)
+            rows, positions = keep.nonzero(as_tuple=True)  # (N,), (N,)
+            visible = self.visible_positions(tokens[rows], positions)  # (N, L)
+            seen = seen_mask(tokens[rows], visible, self.net.items.num_items, columns)  # (N, U)
+            neg = neg + self.net.seen_offset() * seen[:, inverse]  # (N, K)
+        log_q = None
+        if self.config.negative_sampling == "popularity":
+            log_q = self._sampling[1].to(h.device)
+        return sampled_softmax_loss(pos, neg, target, negatives, log_q)
 
     # ------------------------------------------------------------------ seen items (seen_bias)
     def add_seen_offset(
@@ -535,6 +609,24 @@ class SequentialRecommender(Recommender[C]):
             float array ``(len(history),)``; positions cut off by ``max_seq_len`` get 0.
         """
         return self.attention_maps(history)[-1].mean(axis=0)
+
+
+def _negative_distribution(counts: np.ndarray, sampling: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Candidates (items with events) and log q per item index for negative sampling.
+
+    Returns:
+        int64 ``(n',)`` candidate item indices, float32 ``(num_items,)`` log sampling
+        probabilities (``-inf`` for items that are never drawn).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    candidates = np.flatnonzero(counts > 0)
+    q = np.zeros_like(counts)
+    if len(candidates):
+        q[candidates] = 1.0 if sampling == "uniform" else counts[candidates]
+        q /= q.sum()
+    with np.errstate(divide="ignore"):
+        log_q = np.log(q).astype(np.float32)
+    return torch.from_numpy(candidates.astype(np.int64)), torch.from_numpy(log_q)
 
 
 def seen_entries(
