@@ -53,7 +53,7 @@ def compress_command(
     from ssl4rec.compress import CompressConfig, compress_run
 
     config = CompressConfig(
-        method=method,  # type: ignore[arg-type] - checked by CompressConfig
+        method=method,  # type: ignore[arg-type]  # CompressConfig checks it
         sparsity=sparsity,
         finetune_epochs=epochs,
         patience=patience,

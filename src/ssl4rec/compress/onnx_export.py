@@ -217,7 +217,7 @@ def with_onnx_backend(model: Recommender[Any], session: Any) -> Recommender[Any]
         mixin = _OnnxRows
     else:
         raise ConfigError(f"--backend onnx: {type(model).__name__} has no ONNX scoring path")
-    cls = type(f"Onnx{type(model).__name__}", (mixin, type(model)), {})
+    cls: Any = type(f"Onnx{type(model).__name__}", (mixin, type(model)), {})
     backed = cls.__new__(cls)
     backed.__dict__.update(model.__dict__)
     backed._onnx_session = session

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -61,7 +61,7 @@ def _structured(model: Recommender[Any], sparsity: float) -> list[tuple[str, nn.
             ff_in, ff_out = block.ff[0], block.ff[3]
             assert isinstance(ff_in, nn.Linear) and isinstance(ff_out, nn.Linear)
             prune.ln_structured(ff_in, "weight", amount=sparsity, n=2, dim=0)
-            alive = ff_in.weight_mask[:, 0].clone()  # (ff_dim,) 1 = kept neuron
+            alive = cast(torch.Tensor, ff_in.weight_mask)[:, 0].clone()  # (ff_dim,) 1 = kept
             if ff_in.bias is not None:
                 prune.custom_from_mask(ff_in, "bias", alive)
             prune.custom_from_mask(ff_out, "weight", alive[None, :].expand_as(ff_out.weight))

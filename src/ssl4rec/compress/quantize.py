@@ -47,7 +47,7 @@ def linear_weight_keys(model: Recommender[Any]) -> list[str]:
     ]
 
 
-def item_table_keys(model: Recommender[Any], *, min_size: int = 4096) -> list[str]:
+def item_table_keys(model: Recommender[Any], *, min_size: int = 1024) -> list[str]:
     """Saved float matrices with a catalog-sized dimension (``num_items`` or more rows/cols)."""
     n = model.num_items
     return [

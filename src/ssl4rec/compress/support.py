@@ -21,7 +21,7 @@ __all__ = ["SUPPORTED", "check_method", "supported_methods"]
 _STORAGE: tuple[Method, ...] = ("int8-embeddings", "fp16", "bf16")
 _QUANT: tuple[Method, ...] = ("int8", "int8-dynamic", *_STORAGE)
 
-SUPPORTED: dict[type[Recommender[Any]], tuple[Method, ...]] = {
+SUPPORTED: dict[type, tuple[Method, ...]] = {
     # causal Transformers: everything; the student of `distill` is a SASRec
     SequentialRecommender: (*_QUANT, "prune", "prune-structured", "distill", "onnx"),
     # the ONNX graph scores a new user's item vector (no user node, unlike CDAE)
@@ -38,7 +38,7 @@ def supported_methods(model: Recommender[Any]) -> list[str]:
     """The compression methods ``model`` supports, in ``METHODS`` order."""
     for cls in type(model).__mro__:
         if cls in SUPPORTED:
-            methods = list(SUPPORTED[cls])
+            methods: list[str] = list(SUPPORTED[cls])
             if isinstance(model, SequentialRecommender) and not model.causal:
                 # a bidirectional teacher's per-position outputs see the target
                 methods.remove("distill")
