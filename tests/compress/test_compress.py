@@ -281,3 +281,13 @@ def test_cli_bad_input_is_one_line(runs, tmp_path, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "CompressConfig.sparsity must be in (0.0, 1.0); got 1.5" in err
+
+
+@pytest.mark.parametrize("method", ["int8", "prune", "onnx"])
+def test_explain_reads_a_compressed_run(runs, tmp_path, method):
+    out = tmp_path / method
+    compress_run(runs / "sasrec", out, CompressConfig(method=method, finetune_epochs=1))
+    user = load_model(out / "model").user_vocab.raw([1])[0]
+    result = CliRunner().invoke(app, ["explain", str(out), "--user", user, "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["items"]) == 10

@@ -119,6 +119,8 @@ def onnx_session(path: str | Path, *, threads: int | None = None) -> Any:
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    # no busy-waiting worker threads: on a shared machine spinning steals the cores
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

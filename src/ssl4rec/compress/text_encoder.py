@@ -141,6 +141,8 @@ class OnnxSentenceEncoder:
         if self.num_threads:
             options.intra_op_num_threads = self.num_threads
             options.inter_op_num_threads = 1
+        # no busy-waiting worker threads: on a shared machine spinning steals the cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._inputs = names
 
