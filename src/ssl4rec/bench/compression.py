@@ -165,7 +165,7 @@ def run_compression_bench(
     for case in cases or list(DEFAULT_CASES):
         if case == ENCODER_CASE:
             if "encoder" not in results:
-                results["encoder"] = _encoder_bench()
+                results["encoder"] = _encoder_bench(out_dir / "encoder-onnx")
                 out_dir.mkdir(parents=True, exist_ok=True)
                 results_path.write_text(json.dumps(results, indent=2))
             continue
@@ -211,7 +211,7 @@ def run_compression_bench(
     return results
 
 
-def _encoder_bench(threads: int = 2) -> dict[str, Any]:
+def _encoder_bench(folder: Path, threads: int = 2) -> dict[str, Any]:
     """MiniLM float vs dynamic int8 vs ONNX Runtime (float, int8) on the ml-100k item texts."""
     from ssl4rec.compress.text_encoder import (
         Int8SentenceTransformerEncoder,
@@ -227,8 +227,10 @@ def _encoder_bench(threads: int = 2) -> dict[str, Any]:
     encoders = {
         "float": SentenceTransformerEncoder(num_threads=threads),
         "torch-int8-dynamic": Int8SentenceTransformerEncoder(num_threads=threads),
-        "onnxruntime": OnnxSentenceEncoder(num_threads=threads),
-        "onnxruntime-int8": OnnxSentenceEncoder(int8=True, num_threads=threads),
+        "onnxruntime": OnnxSentenceEncoder(num_threads=threads, folder=folder / "float"),
+        "onnxruntime-int8": OnnxSentenceEncoder(
+            int8=True, num_threads=threads, folder=folder / "int8"
+        ),
     }
     return {
         "texts": len(texts),

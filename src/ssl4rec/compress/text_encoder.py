@@ -8,7 +8,8 @@ Transformer runs:
   dynamic int8 (``torch.ao.quantization.quantize_dynamic``, per-channel weights);
 - ``OnnxSentenceEncoder``: the Hugging Face model exported with ``torch.onnx`` and
   run by ``onnxruntime``, optionally with its MatMul weights quantized to int8 by
-  ``onnxruntime.quantization.quantize_dynamic``.
+  ``onnxruntime.quantization.quantize_dynamic`` (the FFN output projections, the
+  layers most sensitive to int8 here, stay float).
 
 Each has its own ``name`` (the float name plus the variant), so the embedding cache
 never mixes their vectors with the float encoder's. ``compare_encoders`` times them
@@ -83,6 +84,7 @@ class OnnxSentenceEncoder:
             if folder is not None
             else Path(tempfile.mkdtemp(prefix="ssl4rec-st-onnx-"))
         )
+        self.folder.mkdir(parents=True, exist_ok=True)
         self._session: Any = None
         self._tokenizer: Any = None
         self._max_len = 256
@@ -130,11 +132,24 @@ class OnnxSentenceEncoder:
                 dynamo=False,
             )
         if self.int8:
+            import onnx
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
+            # the FFN output projections stay float: int8 there moves the vectors most
+            keep_float = [
+                node.name
+                for node in onnx.load(str(path)).graph.node
+                if node.op_type == "MatMul"
+                and node.name.endswith("/output/dense/MatMul")
+                and "/attention/" not in node.name
+            ]
             quantized = self.folder / "encoder-int8.onnx"
             quantize_dynamic(
-                str(path), str(quantized), weight_type=QuantType.QInt8, per_channel=True
+                str(path),
+                str(quantized),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                nodes_to_exclude=keep_float,
             )
             path = quantized
         options = ort.SessionOptions()
