@@ -291,3 +291,24 @@ def test_explain_reads_a_compressed_run(runs, tmp_path, method):
     result = CliRunner().invoke(app, ["explain", str(out), "--user", user, "--json"])
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["items"]) == 10
+
+
+def test_serve_backend_errors_name_the_choices(runs):
+    from ssl4rec.compress.serving import onnx_backed
+
+    sasrec = load_model(runs / "sasrec" / "model")
+    with pytest.raises(ConfigError, match=r"serve --backend must be one of \['torch', 'onnx'\]; got 'tensorrt'"):
+        onnx_backed(sasrec, runs / "sasrec" / "model", backend="tensorrt")
+    assert onnx_backed(sasrec, runs / "sasrec" / "model", backend="torch") is sasrec
+    ease = load_model(runs / "ease" / "model")
+    with pytest.raises(ConfigError, match="EASE has no ONNX scoring path"):
+        onnx_backed(ease, runs / "ease" / "model", backend="onnx")
+
+
+def test_serve_backend_onnx_exports_when_the_folder_has_no_graph(runs):
+    from ssl4rec.compress.serving import onnx_backed
+
+    model = load_model(runs / "multvae" / "model")
+    backed = onnx_backed(model, runs / "multvae" / "model", backend="onnx", threads=1)
+    assert backed.backend == "onnx"
+    np.testing.assert_allclose(_scores(backed), _scores(model), atol=1e-4)
