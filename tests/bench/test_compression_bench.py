@@ -41,6 +41,7 @@ def test_every_variant_is_measured_and_targets_are_judged(tiny_case, tmp_path):
     assert rows["onnx"]["onnx"]["max_abs_diff"] < 1e-4
     assert rows["onnx"]["torch_graph_p50_ms"] > 0 and rows["onnx"]["onnx_graph_p50_ms"] > 0
     assert all(r["inproc_p50_ms"] > 0 and 0 <= r["ndcg@10"] <= 1 for r in rows.values())
+    assert all(r["inproc_rr_p50_ms"] > 0 for r in rows.values())
     # resumable: nothing is made or measured again
     again = compression.run_compression_bench(tmp_path, cases=["tiny"], seeds=[0])
     assert len(again["rows"]) == 3
