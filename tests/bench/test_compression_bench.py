@@ -25,15 +25,25 @@ def tiny_case(monkeypatch):
         "methods": ["int8", "onnx"],
     }
     monkeypatch.setitem(compression.CASES, "tiny", case)
-    # the server load test spawns processes; its own tests cover it
+
+
+@pytest.fixture()
+def fake_load(monkeypatch):
+    """The server load tests spawn processes; the last test here runs them for real."""
     monkeypatch.setattr(
         compression,
         "_loadtest",
         lambda model_dir, **kw: {"p50_ms": 1.0, "p99_ms": 2.0, "rps": 100.0, "failures": 0},
     )
 
+    def rounds(rows, variants, rounds=3):
+        for row in rows:
+            row.update(server_rr_p50_ms=1.0, server_rr_p99_ms=2.0, rps_rr=100.0)
 
-def test_every_variant_is_measured_and_targets_are_judged(tiny_case, tmp_path):
+    monkeypatch.setattr(compression, "_interleaved_server", rounds)
+
+
+def test_every_variant_is_measured_and_targets_are_judged(tiny_case, fake_load, tmp_path):
     results = compression.run_compression_bench(tmp_path, cases=["tiny"], seeds=[0])
     rows = {r["variant"]: r for r in results["rows"]}
     assert set(rows) == {"float", "int8", "onnx"}
@@ -49,3 +59,18 @@ def test_every_variant_is_measured_and_targets_are_judged(tiny_case, tmp_path):
     assert "| int8 (Linear + embeddings): ≥ 3× smaller, NDCG@10 within 1% | int8 |" in text
     assert "ONNX Runtime: ≥ 1.5× lower p50" in text
     assert "ssl4rec bench compression" in text
+
+
+def test_servers_are_load_tested_in_turn(tiny_case, tmp_path):
+    from ssl4rec.compress import CompressConfig, compress_run
+    from ssl4rec.runner import run_experiment
+    from ssl4rec.runner.experiment import ExperimentConfig
+
+    case = {k: v for k, v in compression.CASES["tiny"].items() if k != "methods"}
+    run_experiment(ExperimentConfig.from_dict(case), out_dir=tmp_path / "float")
+    compress_run(tmp_path / "float", tmp_path / "onnx", CompressConfig(method="onnx"))
+    rows = [{"variant": "float"}, {"variant": "onnx"}]
+    variants = {"float": tmp_path / "float", "onnx": tmp_path / "onnx"}
+    compression._interleaved_server(rows, variants, rounds=1)
+    for row in rows:
+        assert row["server_rr_p50_ms"] > 0 and row["rps_rr"] > 0 and row["server_rounds"] == 1
