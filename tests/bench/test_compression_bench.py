@@ -24,7 +24,7 @@ def tiny_case(monkeypatch):
         "train": {"patience": None, "progress": False, "num_threads": 1},
         "methods": ["int8", "onnx"],
     }
-    monkeypatch.setitem(compression.CASES, "tiny", case)
+    monkeypatch.setitem(compression.CASES, "tiny-sasrec", case)
 
 
 @pytest.fixture()
@@ -44,7 +44,7 @@ def fake_load(monkeypatch):
 
 
 def test_every_variant_is_measured_and_targets_are_judged(tiny_case, fake_load, tmp_path):
-    results = compression.run_compression_bench(tmp_path, cases=["tiny"], seeds=[0])
+    results = compression.run_compression_bench(tmp_path, cases=["tiny-sasrec"], seeds=[0])
     rows = {r["variant"]: r for r in results["rows"]}
     assert set(rows) == {"float", "int8", "onnx"}
     assert rows["int8"]["mb"] < rows["float"]["mb"] / 1.5
@@ -53,7 +53,7 @@ def test_every_variant_is_measured_and_targets_are_judged(tiny_case, fake_load, 
     assert all(r["inproc_p50_ms"] > 0 and 0 <= r["ndcg@10"] <= 1 for r in rows.values())
     assert all(r["inproc_rr_p50_ms"] > 0 for r in rows.values())
     # resumable: nothing is made or measured again
-    again = compression.run_compression_bench(tmp_path, cases=["tiny"], seeds=[0])
+    again = compression.run_compression_bench(tmp_path, cases=["tiny-sasrec"], seeds=[0])
     assert len(again["rows"]) == 3
     text = compression.render_markdown(results, "ssl4rec bench compression")
     assert "| int8 (Linear + embeddings): ≥ 3× smaller, NDCG@10 within 1% | int8 |" in text
@@ -66,7 +66,7 @@ def test_servers_are_load_tested_in_turn(tiny_case, tmp_path):
     from ssl4rec.runner import run_experiment
     from ssl4rec.runner.experiment import ExperimentConfig
 
-    case = {k: v for k, v in compression.CASES["tiny"].items() if k != "methods"}
+    case = {k: v for k, v in compression.CASES["tiny-sasrec"].items() if k != "methods"}
     run_experiment(ExperimentConfig.from_dict(case), out_dir=tmp_path / "float")
     compress_run(tmp_path / "float", tmp_path / "onnx", CompressConfig(method="onnx"))
     rows = [{"variant": "float"}, {"variant": "onnx"}]
