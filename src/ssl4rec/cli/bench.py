@@ -16,8 +16,9 @@ def bench_command(
         typer.Argument(
             help="A ready suite (ml100k-topn, ml100k-seq, ml100k-cold, amazon-scientific-seq, ml100k-seq-earlystop, "
             "amazon-scientific-sampled, ml100k-ddp, "
-            "ciao-speed), a YAML file, text-encode (item-text encoding speed), or scaling "
-            "(time per epoch and memory against events; --models/--dataset pick cells)."
+            "ciao-speed), a YAML file, text-encode (item-text encoding speed), scaling "
+            "(time per epoch and memory against events; --models/--dataset pick cells) or "
+            "compression (size / latency / accuracy of compressed models)."
         ),
     ],
     seeds: Annotated[
@@ -87,6 +88,9 @@ def bench_command(
     if suite == "text-encode":
         _text_encode(dataset, data_path, out, docs_file)
         return
+    if suite == "compression":
+        _compression(models, seeds, out, docs_file, report_only=report_only)
+        return
     spec = load_suite(suite)
     if dataset or data_path or protocol:
         spec = spec.with_overrides(dataset=dataset, data_path=data_path, protocol=protocol)
@@ -149,4 +153,25 @@ def _text_encode(
     record = text_encode.run_text_encode(data, dataset=label)
     command = "ssl4rec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     report = text_encode.write(record, out or Path("runs") / "bench" / "text-encode", command, docs)
+    typer.echo(report.read_text(encoding="utf-8"))
+
+
+def _compression(
+    cases: str | None, seeds: int | None, out: Path | None, docs: Path | None, *, report_only: bool
+) -> None:
+    import json
+
+    from ssl4rec.bench import compression
+
+    out_dir = out or Path("runs") / "bench" / "compression"
+    command = "ssl4rec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if report_only:
+        results = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
+    else:
+        results = compression.run_compression_bench(
+            out_dir,
+            cases=cases.split(",") if cases else None,
+            seeds=list(range(seeds)) if seeds else None,
+        )
+    report = compression.write(results, out_dir, command, docs)
     typer.echo(report.read_text(encoding="utf-8"))

@@ -17,6 +17,7 @@ from ssl4rec.cli import config as config_cmd
 from ssl4rec.cli import configs as configs_cmd
 from ssl4rec.cli import datasets as datasets_cmd
 from ssl4rec.cli.bench import bench_command
+from ssl4rec.cli.compress import compress_command
 from ssl4rec.cli.evaluate import evaluate_command
 from ssl4rec.cli.explain import explain_command
 from ssl4rec.cli.quickstart import quickstart_command
@@ -43,6 +44,7 @@ app.command("explain")(explain_command)
 app.command("quickstart")(quickstart_command)
 app.command("bench")(bench_command)
 app.command("serve")(serve_command)
+app.command("compress")(compress_command)
 
 
 def _version(value: bool) -> None:

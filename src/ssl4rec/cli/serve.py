@@ -1,4 +1,4 @@
-"""``ssl4rec serve --model RUN_DIR [--host 127.0.0.1] [--port 8000] [--db events.sqlite]``."""
+"""``ssl4rec serve --model RUN_DIR [--host 127.0.0.1] [--port 8000] [--db events.sqlite] [--backend onnx]``."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ def serve_command(
         int | None, typer.Option(help="Intra-op threads for torch models (one request at a time).")
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    backend: Annotated[
+        str,
+        typer.Option(help="Scoring backend: torch, or onnx (ONNX Runtime; see docs/compression.md)."),
+    ] = "torch",
 ) -> None:
     """Serve recommendations, explanations, events and the web page over HTTP."""
     from ssl4rec.errors import ConfigError
@@ -85,6 +89,10 @@ def serve_command(
     )
     # load before binding the port, so a bad folder fails with one line naming the file
     loaded = load_model(model_dir)
+    if backend != "torch":
+        from ssl4rec.compress.serving import onnx_backed
+
+        loaded = onnx_backed(loaded, model_dir, backend=backend, threads=torch_threads)
     app = create_app(settings, model=loaded)
     typer.echo(
         f"serving {loaded.name} from {model_dir} on http://{host}:{port}/ "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,7 @@ from ssl4rec.data.download import sha256_file
 from ssl4rec.data.interactions import IdVocab, Interactions
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.models.history import History
+from ssl4rec.models.packing import apply_runtime, pack_tensors, unpack_tensors
 from ssl4rec.training.checkpoint import check_finite
 
 if TYPE_CHECKING:
@@ -42,7 +44,14 @@ __all__ = ["load_model", "restore_model", "save_model", "verify_files"]
 logger = logging.getLogger(__name__)
 
 
-def save_model(model: Recommender[Any], directory: str | Path) -> Path:
+def save_model(
+    model: Recommender[Any],
+    directory: str | Path,
+    *,
+    pack: Mapping[str, str] | None = None,
+    meta_extra: Mapping[str, Any] | None = None,
+    attach: Mapping[str, Path] | None = None,
+) -> Path:
     """Write a fitted ``model`` into ``directory`` (see the module docstring for the files).
 
     Files are written to a temporary folder first and moved into place, so an
@@ -52,6 +61,9 @@ def save_model(model: Recommender[Any], directory: str | Path) -> Path:
     Args:
         model: a fitted model.
         directory: the folder to write; created with its parents when missing.
+        pack: weight name -> storage codec (``ssl4rec.models.packing``; compression).
+        meta_extra: more entries for ``meta.json`` (e.g. the compression record).
+        attach: more files to copy into the folder (name -> source), digested too.
 
     Returns:
         ``directory`` as a ``Path``.
@@ -70,7 +82,11 @@ def save_model(model: Recommender[Any], directory: str | Path) -> Path:
                 tensors[f"{mod_name}.{key}"] = value.detach().cpu().contiguous()
         for key, value in model.extra_state().items():
             tensors[f"extra.{key}"] = value.detach().cpu().contiguous()
+        if pack:
+            tensors = pack_tensors(tensors, pack)
         save_file(tensors, str(tmp / "weights.safetensors"))
+        for name, source in (attach or {}).items():
+            shutil.copyfile(source, tmp / name)
         save_file(
             {
                 "indptr": torch.from_numpy(model.history.indptr.astype(np.int64)),
@@ -91,6 +107,7 @@ def save_model(model: Recommender[Any], directory: str | Path) -> Path:
             "num_items": model.num_items,
             "fit_seconds": model.fit_seconds,
             "train_summary": _jsonable(model.train_summary),
+            **_jsonable(dict(meta_extra or {})),
             "files": {f.name: sha256_file(f) for f in sorted(tmp.iterdir())},
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -128,6 +145,7 @@ def restore_model(model: Recommender[Any], directory: Path) -> None:
         weights = load_file(str(directory / "weights.safetensors"))
     except (SafetensorError, OSError) as err:
         raise DataError(f"{directory}: cannot read saved tensors: {err}") from None
+    weights = unpack_tensors(weights, source=directory / "weights.safetensors")
     check_finite(weights, directory / "weights.safetensors")
     items_path = directory / "items.parquet"
     item_table = None
@@ -168,6 +186,9 @@ def restore_model(model: Recommender[Any], directory: Path) -> None:
     extra = {k[len("extra.") :]: v for k, v in weights.items() if k.startswith("extra.")}
     model.load_extra_state(extra)
     meta = _read_json(directory / "meta.json")
+    runtime = (meta.get("compression") or {}).get("runtime")
+    if runtime:
+        apply_runtime(model.modules(), runtime)
     model.fit_seconds = meta.get("fit_seconds")
     model.train_summary = meta.get("train_summary") or {}
 

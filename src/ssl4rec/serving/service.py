@@ -362,6 +362,8 @@ class RecommendationService:
             "config": _plain(to_dict(self.model.config)),
             "meta": meta,
             "metrics": metrics,
+            "compression": meta.get("compression"),
+            "backend": getattr(self.model, "backend", "torch"),
             "num_users": len(self.user_vocab),
             "num_items": self.num_items,
             "is_sequential": bool(self.model.is_sequential),

@@ -225,9 +225,12 @@ class SequentialRecommender(Recommender[C]):
         path = Path(directory) / "weights.safetensors"
         if self.config.item_repr != "id" and self.item_text is None and path.is_file():
             with safe_open(str(path), framework="pt") as f:
-                if "net.items.text" in f.keys():  # noqa: SIM118 - safe_open has no __contains__
-                    shape = f.get_slice("net.items.text").get_shape()
-                    self._restored_text_shape = (int(shape[0]), int(shape[1]))
+                # the text table may be stored packed (ssl4rec.models.packing): same shape
+                names = ("net.items.text", "net.items.text::q8", "net.items.text::f16", "net.items.text::bf16")
+                for key in f.keys():  # noqa: SIM118 - safe_open has no __contains__
+                    if key in names:
+                        shape = f.get_slice(key).get_shape()
+                        self._restored_text_shape = (int(shape[0]), int(shape[1]))
         super()._restore(directory)
 
     @override

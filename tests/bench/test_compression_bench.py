@@ -1,0 +1,76 @@
+"""``ssl4rec bench compression`` on a tiny case: every variant measured, targets judged."""
+
+from __future__ import annotations
+
+import pytest
+
+from ssl4rec.bench import compression
+from ssl4rec.testing.fakes import HashTextEncoder
+from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, cycle_data
+
+
+@pytest.fixture()
+def tiny_case(monkeypatch):
+    import ssl4rec.runner
+    import ssl4rec.text.sentence_transformers as st
+
+    data = cycle_data(num_users=40, num_items=200, length=10)
+    monkeypatch.setattr(ssl4rec.runner, "load_data", lambda config, home=None: data)
+    monkeypatch.setattr(st, "SentenceTransformerEncoder", lambda name: HashTextEncoder(16))
+    case = {
+        "data": {"dataset": "ml-100k"},
+        "split": {"protocol": "loo"},
+        "model": {**TINY_SEQUENTIAL, "name": "sasrec", "item_repr": "id+text", "epochs": 2},
+        "train": {"patience": None, "progress": False, "num_threads": 1},
+        "methods": ["int8", "onnx"],
+    }
+    monkeypatch.setitem(compression.CASES, "tiny-sasrec", case)
+
+
+@pytest.fixture()
+def fake_load(monkeypatch):
+    """The server load tests spawn processes; the last test here runs them for real."""
+    monkeypatch.setattr(
+        compression,
+        "_loadtest",
+        lambda model_dir, **kw: {"p50_ms": 1.0, "p99_ms": 2.0, "rps": 100.0, "failures": 0},
+    )
+
+    def rounds(rows, variants, rounds=3):
+        for row in rows:
+            row.update(server_rr_p50_ms=1.0, server_rr_p99_ms=2.0, rps_rr=100.0)
+
+    monkeypatch.setattr(compression, "_interleaved_server", rounds)
+
+
+def test_every_variant_is_measured_and_targets_are_judged(tiny_case, fake_load, tmp_path):
+    results = compression.run_compression_bench(tmp_path, cases=["tiny-sasrec"], seeds=[0])
+    rows = {r["variant"]: r for r in results["rows"]}
+    assert set(rows) == {"float", "int8", "onnx"}
+    assert rows["int8"]["mb"] < rows["float"]["mb"] / 1.5
+    assert rows["onnx"]["onnx"]["max_abs_diff"] < 1e-4
+    assert rows["onnx"]["torch_graph_p50_ms"] > 0 and rows["onnx"]["onnx_graph_p50_ms"] > 0
+    assert all(r["inproc_p50_ms"] > 0 and 0 <= r["ndcg@10"] <= 1 for r in rows.values())
+    assert all(r["inproc_rr_p50_ms"] > 0 for r in rows.values())
+    # resumable: nothing is made or measured again
+    again = compression.run_compression_bench(tmp_path, cases=["tiny-sasrec"], seeds=[0])
+    assert len(again["rows"]) == 3
+    text = compression.render_markdown(results, "ssl4rec bench compression")
+    assert "| int8 (Linear + embeddings): ≥ 3× smaller, NDCG@10 within 1% | int8 |" in text
+    assert "ONNX Runtime: ≥ 1.5× lower p50" in text
+    assert "ssl4rec bench compression" in text
+
+
+def test_servers_are_load_tested_in_turn(tiny_case, tmp_path):
+    from ssl4rec.compress import CompressConfig, compress_run
+    from ssl4rec.runner import run_experiment
+    from ssl4rec.runner.experiment import ExperimentConfig
+
+    case = {k: v for k, v in compression.CASES["tiny-sasrec"].items() if k != "methods"}
+    run_experiment(ExperimentConfig.from_dict(case), out_dir=tmp_path / "float")
+    compress_run(tmp_path / "float", tmp_path / "onnx", CompressConfig(method="onnx"))
+    rows = [{"variant": "float"}, {"variant": "onnx"}]
+    variants = {"float": tmp_path / "float", "onnx": tmp_path / "onnx"}
+    compression._interleaved_server(rows, variants, rounds=1)
+    for row in rows:
+        assert row["server_rr_p50_ms"] > 0 and row["rps_rr"] > 0 and row["server_rounds"] == 1
