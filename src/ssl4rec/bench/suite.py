@@ -56,7 +56,7 @@ _SUITE_KEYS = {
     "report",
     "models",
 }
-_ENTRY_KEYS = {"label", "model", "train", "tune", "timeout_s", "peers", "notes"}
+_ENTRY_KEYS = {"label", "model", "train", "tune", "timeout_s", "peers", "notes", "privacy"}
 _REPORT_KEYS = {"primary", "columns", "beyond"}
 _KNOWN_PEERS = {"recbole"}
 
@@ -78,6 +78,9 @@ class ModelEntry:
     peers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Peer library name -> how that peer runs the same model."""
     notes: str = ""
+    privacy: dict[str, Any] | None = None
+    """The experiment ``privacy`` section (DP training; the cell also runs the
+    membership audit, ``ssl4rec.privacy.audit``)."""
 
     @property
     def model_name(self) -> str:
@@ -119,6 +122,8 @@ class Suite:
         }
         if entry.tune:
             out["tune"] = copy.deepcopy(entry.tune)
+        if entry.privacy is not None:
+            out["privacy"] = copy.deepcopy(entry.privacy)
         return out
 
     def experiment(self, entry: ModelEntry, seed: int) -> Any:
@@ -341,6 +346,7 @@ def _parse_entries(value: Any, where: str, problems: list[str]) -> list[ModelEnt
                 timeout_s=float(timeout) if timeout is not None else None,
                 peers={str(k): dict(v or {}) for k, v in dict(peers).items()},
                 notes=str(raw.get("notes") or ""),
+                privacy=dict(raw["privacy"]) if raw.get("privacy") is not None else None,
             )
         )
     return entries

@@ -16,6 +16,7 @@ from ssl4rec import __version__
 from ssl4rec.cli import config as config_cmd
 from ssl4rec.cli import configs as configs_cmd
 from ssl4rec.cli import datasets as datasets_cmd
+from ssl4rec.cli import privacy as privacy_cmd
 from ssl4rec.cli.bench import bench_command
 from ssl4rec.cli.evaluate import evaluate_command
 from ssl4rec.cli.explain import explain_command
@@ -43,6 +44,8 @@ app.command("explain")(explain_command)
 app.command("quickstart")(quickstart_command)
 app.command("bench")(bench_command)
 app.command("serve")(serve_command)
+app.add_typer(privacy_cmd.app, name="privacy")
+app.command("forget")(privacy_cmd.forget_command)
 
 
 def _version(value: bool) -> None:

@@ -54,6 +54,7 @@ class BPR(Recommender[BPRConfig]):
 
     name = "bpr"
     config_class = BPRConfig
+    dp_refusal = "its user embeddings would be released with the weights (the user's data itself)"
 
     def __init__(self, config: BPRConfig | None = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

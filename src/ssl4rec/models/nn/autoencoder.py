@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -47,6 +47,15 @@ class AutoencoderRecommender(Recommender[C]):
     def batches(self, train: Interactions, generator: torch.Generator) -> Iterable[Any]:
         batch_size = self.gradient_config.batch_size
         return user_row_batches(train.csr(), train.active_users, batch_size, generator)
+
+    grad_mode: Literal["hooks", "loop"] = "hooks"
+    """DP-SGD: Opacus computes per-user gradients of these MLPs with its layer hooks."""
+
+    def private_batch(
+        self, train: Interactions, users: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """DP-SGD batch of sampled ``users``: one row (the user's item vector) each."""
+        return users, dense_rows(train.csr(), users.numpy())
 
     @override
     def on_epoch_start(self, epoch: int) -> None:
