@@ -12,8 +12,10 @@ Attacks:
   (Yeom, Giacomelli, Fredrikson, Jha. Privacy Risk in Machine Learning:
   Analyzing the Connection to Overfitting. CSF 2018).
 - ``calibrated``: the same log-likelihood minus each item's log-likelihood under a
-  reference model that did not memorise the user, here item popularity, so a
-  user of popular items is not mistaken for a member (difficulty calibration:
+  reference model trained without the user: item popularity counted over the
+  training users other than this one (add-one smoothed), so a user of popular
+  items is not mistaken for a member (difficulty calibration with a reference
+  model that excludes the target:
   Watson, Guo, Cormode, Sablayrolles. On the Importance of Difficulty Calibration
   in Membership Inference Attacks. ICLR 2022).
 """
@@ -79,8 +81,7 @@ def audit_membership(
         ``{attack: {"auc", "ci95": [lo, hi]}, "members": n, "nonmembers": n, ...}``.
     """
     rng = np.random.default_rng(seed)
-    counts = members.item_counts.astype(np.float64) + 1.0
-    reference = np.log(counts / counts.sum())  # log popularity of every item
+    counts = members.csr().sum(axis=0).A1.astype(np.float64)  # training users per item
     sequential = bool(getattr(model, "is_sequential", False))
     groups = {}
     for name, data in (("members", members), ("nonmembers", nonmembers)):
@@ -88,7 +89,9 @@ def audit_membership(
         seqs = [s for s in seqs if len(s) >= 2]
         if len(seqs) > max_users:
             seqs = [seqs[i] for i in np.sort(rng.choice(len(seqs), max_users, replace=False))]
-        groups[name] = _signals(model, seqs, reference, sequential, max_positions)
+        groups[name] = _signals(
+            model, seqs, counts, sequential, max_positions, member=name == "members"
+        )
     out: dict[str, Any] = {}
     for k, attack in enumerate(("loss_threshold", "calibrated")):
         m, n = groups["members"][:, k], groups["nonmembers"][:, k]
@@ -103,11 +106,17 @@ def audit_membership(
 def _signals(
     model: Any,
     seqs: Sequence[np.ndarray],
-    reference: np.ndarray,
+    counts: np.ndarray,
     sequential: bool,
     max_positions: int,
+    *,
+    member: bool,
 ) -> np.ndarray:
-    """``(users, 2)``: mean log-likelihood of own items, and minus the reference's."""
+    """``(users, 2)``: mean log-likelihood of own items, and minus the reference's.
+
+    The reference of a member is the popularity counted without that member
+    (``counts`` minus its own items); a non-member was never counted.
+    """
     rows: list[np.ndarray] = []  # histories scored
     targets: list[int] = []
     owner: list[int] = []
@@ -135,7 +144,14 @@ def _signals(
                 loglik[pos : pos + n] = logp[r, wanted]
                 pos += n
     owners = np.asarray(owner)
-    calibrated = loglik - reference[np.asarray(targets)]
+    items = np.asarray(targets)
+    total = counts.sum() + len(counts)  # add-one smoothing over the catalog
+    if member:  # every target is one of the user's own items: leave the user out
+        sizes = np.array([len(np.unique(s)) for s in seqs], dtype=np.float64)
+        reference = np.log(counts[items] / (total - sizes[owners]))  # (c - 1 + 1) / ...
+    else:
+        reference = np.log((counts[items] + 1.0) / total)
+    calibrated = loglik - reference
     size = np.bincount(owners, minlength=len(seqs)).clip(min=1)
     return np.stack(
         [
