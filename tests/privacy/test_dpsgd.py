@@ -152,6 +152,7 @@ def test_a_private_run_records_its_budget_and_saves_no_history(tmp_path) -> None
     assert meta["privacy"]["epsilon"] == spent["epsilon"]
     held = set(result.nonmembers.user_vocab.raw(result.nonmembers.active_users))
     assert not held & set(result.split.train.user_vocab.raw(result.split.train.active_users))
+    assert json.loads((folder / "vocab.json").read_text())["users"] == []  # no member ids
     loaded = load_model(folder)
     assert loaded.privacy == meta["privacy"] and loaded.history.items.size == 0
     assert len(loaded.recommend_history(["i0", "i4"], k=3).items[0]) == 3

@@ -15,7 +15,7 @@ def bench_command(
         str,
         typer.Argument(
             help="A ready suite (ml100k-topn, ml100k-seq, ml100k-cold, amazon-scientific-seq, ml100k-seq-earlystop, "
-            "ciao-speed), a YAML file, or text-encode (item-text encoding speed)."
+            "ciao-speed, privacy, privacy-ml100k), a YAML file, or text-encode (item-text encoding speed)."
         ),
     ],
     seeds: Annotated[

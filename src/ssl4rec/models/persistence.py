@@ -91,7 +91,9 @@ def save_model(model: Recommender[Any], directory: str | Path) -> Path:
                 },
                 str(tmp / "history.safetensors"),
             )
-        vocab = {"users": model.user_vocab.to_list(), "items": model.item_vocab.to_list()}
+        # a private model ships neither histories nor the ids of its training users
+        users = model.user_vocab.to_list() if model.privacy is None else []
+        vocab = {"users": users, "items": model.item_vocab.to_list()}
         (tmp / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
         if model.item_table is not None:
             model.item_table.write_parquet(tmp / "items.parquet")
