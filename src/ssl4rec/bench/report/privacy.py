@@ -28,7 +28,7 @@ def _eps(record: Mapping[str, Any]) -> float:
     return math.inf if eps is None else float(eps)
 
 
-def _mean(values: Sequence[float]) -> float:
+def _mean(values: Sequence[float | None]) -> float:
     vals = [v for v in values if v is not None and math.isfinite(v)]
     return float(np.mean(vals)) if vals else math.nan
 
