@@ -115,3 +115,13 @@ def test_select_prefers_an_exact_label_over_a_model_name(make_suite):
         )
     )
     assert [e.label for e in by_model.select(["ease"]).models] == ["a", "b"]
+
+
+def test_privacy_suites_run_every_cell_with_its_privacy_section():
+    for name in ("privacy", "privacy-ml100k"):
+        suite = load_suite(name)
+        cells = suite.validate()
+        assert all(config.privacy is not None for _, _, config in cells)
+        budgets = {entry.label: config.privacy.target_epsilon for entry, _, config in cells}
+        assert budgets["multvae-nodp"] is None and budgets["multvae-eps8"] == 8
+        assert budgets["dp-pop-eps8"] == 8

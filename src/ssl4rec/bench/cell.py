@@ -96,6 +96,19 @@ def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
             time_budget_s=getattr(config.train, "time_budget_s", None),
             processes=summary.get("processes", 1),
         )
+        if config.privacy is not None:
+            record["privacy"] = result.privacy_metrics()
+            if result.nonmembers is not None:
+                from ssl4rec.privacy.audit import audit_membership
+
+                audit_start = time.perf_counter()
+                record["audit"] = audit_membership(
+                    result.model,
+                    result.split.train,
+                    result.nonmembers,
+                    seed=config.privacy.holdout_seed,
+                )
+                record["audit_s"] = round(time.perf_counter() - audit_start, 4)
         bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
         if bad:
             record.update(status="failed", error=f"non-finite test metrics: {bad}")

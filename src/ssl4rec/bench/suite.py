@@ -56,7 +56,9 @@ _SUITE_KEYS = {
     "report",
     "models",
 }
-_ENTRY_KEYS = {"label", "model", "train", "tune", "timeout_s", "peers", "notes", "nproc"}
+_ENTRY_KEYS = {
+    "label", "model", "train", "tune", "timeout_s", "peers", "notes", "nproc", "privacy"
+}
 _REPORT_KEYS = {"primary", "columns", "beyond"}
 _KNOWN_PEERS = {"recbole"}
 
@@ -81,6 +83,9 @@ class ModelEntry:
     nproc: int = 1
     """Processes of a data-parallel cell (torchrun on this host; ``batch_size`` is per
     process, so the effective batch is ``batch_size × nproc``)."""
+    privacy: dict[str, Any] | None = None
+    """The experiment ``privacy`` section (DP training; the cell also runs the
+    membership audit, ``ssl4rec.privacy.audit``)."""
 
     @property
     def model_name(self) -> str:
@@ -122,6 +127,8 @@ class Suite:
         }
         if entry.tune:
             out["tune"] = copy.deepcopy(entry.tune)
+        if entry.privacy is not None:
+            out["privacy"] = copy.deepcopy(entry.privacy)
         return out
 
     def experiment(self, entry: ModelEntry, seed: int) -> Any:
@@ -349,6 +356,7 @@ def _parse_entries(value: Any, where: str, problems: list[str]) -> list[ModelEnt
                 peers={str(k): dict(v or {}) for k, v in dict(peers).items()},
                 notes=str(raw.get("notes") or ""),
                 nproc=nproc,
+                privacy=dict(raw["privacy"]) if raw.get("privacy") is not None else None,
             )
         )
     return entries

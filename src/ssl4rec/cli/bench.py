@@ -15,8 +15,8 @@ def bench_command(
         str,
         typer.Argument(
             help="A ready suite (ml100k-topn, ml100k-seq, ml100k-cold, amazon-scientific-seq, ml100k-seq-earlystop, "
-            "amazon-scientific-sampled, ml100k-ddp, "
-            "ciao-speed), a YAML file, text-encode (item-text encoding speed), scaling "
+            "amazon-scientific-sampled, ml100k-ddp, ciao-speed, privacy, privacy-ml100k), "
+            "a YAML file, text-encode (item-text encoding speed), scaling "
             "(time per epoch and memory against events; --models/--dataset pick cells) or "
             "compression (size / latency / accuracy of compressed models)."
         ),

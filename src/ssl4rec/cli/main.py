@@ -16,6 +16,7 @@ from ssl4rec import __version__
 from ssl4rec.cli import config as config_cmd
 from ssl4rec.cli import configs as configs_cmd
 from ssl4rec.cli import datasets as datasets_cmd
+from ssl4rec.cli import privacy as privacy_cmd
 from ssl4rec.cli.bench import bench_command
 from ssl4rec.cli.compress import compress_command
 from ssl4rec.cli.evaluate import evaluate_command
@@ -45,6 +46,8 @@ app.command("quickstart")(quickstart_command)
 app.command("bench")(bench_command)
 app.command("serve")(serve_command)
 app.command("compress")(compress_command)
+app.add_typer(privacy_cmd.app, name="privacy")
+app.command("forget")(privacy_cmd.forget_command)
 
 
 def _version(value: bool) -> None:

@@ -54,6 +54,19 @@ def serve_command(
         str,
         typer.Option(help="Scoring backend: torch, or onnx (ONNX Runtime; see docs/compression.md)."),
     ] = "torch",
+    db_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Key of an encrypted SQLite event store (SQLCipher) and of the model "
+            "folder's encrypted files: 64 hex characters (default: $SSL4REC_DB_KEY)."
+        ),
+    ] = None,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="Private key of --ssl-certfile (PEM).")
+    ] = None,
 ) -> None:
     """Serve recommendations, explanations, events and the web page over HTTP."""
     from ssl4rec.errors import ConfigError
@@ -70,6 +83,10 @@ def serve_command(
             f"set ${API_KEY_ENV} or pass --api-key-file"
         )
     key = read_api_key(api_key_file)
+    from ssl4rec.privacy.crypto import read_key, using_key
+
+    db_key = read_key(db_key_file)
+    tls = _tls_files(ssl_certfile, ssl_keyfile)
     warning = check_open_writes(host, key, allow_open_writes=allow_open_writes)
 
     import uvicorn
@@ -86,18 +103,45 @@ def serve_command(
         faiss_min_items=faiss_min_items,
         cors_origins=tuple(cors_origin or ()),
         torch_threads=torch_threads,
+        db_key=db_key,
     )
     # load before binding the port, so a bad folder fails with one line naming the file
-    loaded = load_model(model_dir)
+    with using_key(db_key):
+        loaded = load_model(model_dir)
     if backend != "torch":
         from ssl4rec.compress.serving import onnx_backed
 
         loaded = onnx_backed(loaded, model_dir, backend=backend, threads=torch_threads)
+    from ssl4rec.serving.store import EventStore
+
+    EventStore(settings.db_url, key=db_key).close()  # a wrong key fails here, in one line
     app = create_app(settings, model=loaded)
     typer.echo(
-        f"serving {loaded.name} from {model_dir} on http://{host}:{port}/ "
+        f"serving {loaded.name} from {model_dir} on http{'s' if tls else ''}://{host}:{port}/ "
         f"(events: {settings.db}, api key: {'on' if settings.api_key else 'off'})"
     )
     if warning is not None:
         logging.getLogger("ssl4rec.serving").warning(warning)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        ssl_certfile=tls.get("ssl_certfile"),
+        ssl_keyfile=tls.get("ssl_keyfile"),
+    )
+
+
+def _tls_files(certfile: Path | None, keyfile: Path | None) -> dict[str, str]:
+    """Uvicorn's TLS arguments; both files or neither, each must exist."""
+    from ssl4rec.errors import ConfigError
+
+    if (certfile is None) != (keyfile is None):
+        raise ConfigError("--ssl-certfile and --ssl-keyfile go together; got only one")
+    if certfile is None or keyfile is None:
+        return {}
+    for path in (certfile, keyfile):
+        if not path.is_file():
+            raise ConfigError(f"{path}: TLS file not found")
+    return {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}

@@ -35,6 +35,7 @@ from ssl4rec.models.config import GradientConfig, ModelConfig
 from ssl4rec.models.history import History, histories_to_csr
 from ssl4rec.models.persistence import load_model, restore_model, save_model
 from ssl4rec.models.recommendations import Recommendations
+from ssl4rec.privacy.config import PrivacyConfig
 from ssl4rec.training.trainable import EpochCallback
 from ssl4rec.training.trainer import TrainConfig, Trainer
 
@@ -71,6 +72,8 @@ class Recommender(ABC, Generic[C]):
     """The explanation method measured most faithful for this family (its name in
     ``ssl4rec.explain``; docs/explanations.md), made the default when it supports the
     model; ``None`` keeps the registry's order of preference."""
+    dp_refusal: ClassVar[str | None] = None
+    """Why the model cannot be trained with DP-SGD (one line), if it cannot."""
 
     def __init__(self, config: C | None = None, **kwargs: Any) -> None:
         if config is not None and kwargs:
@@ -89,6 +92,9 @@ class Recommender(ABC, Generic[C]):
         self.item_table: pl.DataFrame | None = None
         self.fit_seconds: float | None = None
         self.train_summary: dict[str, Any] = {}
+        self.privacy: dict[str, Any] | None = None
+        """What a private fit spent (ε, δ, noise, unit...); ``None`` for a non-private model.
+        A private model is saved without its training histories."""
 
     # ------------------------------------------------------------------ hooks
     def build(self, data: Interactions) -> None:  # noqa: B027 - optional hook
@@ -204,6 +210,7 @@ class Recommender(ABC, Generic[C]):
         valid: Interactions | None = None,
         train_config: TrainConfig | None = None,
         callbacks: Sequence[EpochCallback] = (),
+        privacy: PrivacyConfig | None = None,
     ) -> Self:
         """Fit on ``train``; every model has this signature.
 
@@ -214,20 +221,43 @@ class Recommender(ABC, Generic[C]):
             train_config: settings of the training loop; closed-form models, which
                 have no loop, do not read them.
             callbacks: called after every training epoch (trained models only).
+            privacy: with ``target_epsilon`` set, fit with user-level differential
+                privacy (DP-SGD, or the model's own mechanism such as DP-Pop's noisy
+                counts); models that cannot are refused (``ssl4rec.privacy``).
 
         Returns:
             The fitted model.
+
+        Raises:
+            ConfigError: a private fit of a model that cannot be trained privately.
         """
         start = time.perf_counter()
+        private = privacy is not None and privacy.private
+        if private:
+            from ssl4rec.privacy.dpsgd import refusal
+
+            reason = None if hasattr(self, "solve_private") else refusal(self)
+            if reason is not None:
+                raise ConfigError(f"privacy: cannot train privately: {reason}")
         self._remember(train)
-        if self.closed_form:
+        if private and hasattr(self, "solve_private"):
+            self.privacy = self.solve_private(train, privacy)
+        elif self.closed_form:
             self.solve(train)
         else:
             if not _has_gradient_config(self):
                 raise self._no_gradient_config()
             self.build(train)
-            trainer = Trainer(train_config or TrainConfig(), callbacks=callbacks)
+            hook = None
+            if private:
+                from ssl4rec.privacy.dpsgd import DPSGD
+
+                assert privacy is not None
+                cfg = self.gradient_config
+                hook = DPSGD(privacy, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed)
+            trainer = Trainer(train_config or TrainConfig(), callbacks=callbacks, step_hook=hook)
             self.train_summary = trainer.fit(self, train, valid=valid)
+            self.privacy = self.train_summary.get("privacy")
         self.fit_seconds = time.perf_counter() - start
         return self
 

@@ -55,6 +55,7 @@ class BPR(Recommender[BPRConfig]):
     name = "bpr"
     explanation_method = "margin-occlusion"  # the most faithful here: docs/explanations.md
     config_class = BPRConfig
+    dp_refusal = "its user embeddings would be released with the weights (the user's data itself)"
 
     def __init__(self, config: BPRConfig | None = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

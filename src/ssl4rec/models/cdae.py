@@ -61,6 +61,7 @@ class CDAE(AutoencoderRecommender[CDAEConfig]):
 
     name = "cdae"
     config_class = CDAEConfig
+    dp_refusal = "its per-user embedding would be released with the weights (the user's data itself)"
 
     def __init__(self, config: CDAEConfig | None = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)

@@ -43,6 +43,14 @@ class History:
         """The histories of ``users``, in that order."""
         return [self.sequence(int(u)) for u in users]
 
+    def without_user(self, user: int) -> History:
+        """A copy with user ``user``'s history emptied (the other users unchanged)."""
+        start, end = int(self.indptr[user]), int(self.indptr[user + 1])
+        indptr = self.indptr.copy()
+        indptr[user + 1 :] -= end - start
+        items = np.concatenate([self.items[:start], self.items[end:]])
+        return History(indptr=indptr, items=items, num_items=self.num_items)
+
     def csr(self, users: np.ndarray | None = None) -> sp.csr_matrix:
         """Binary user × item matrix (all users, or the rows of ``users``)."""
         mat = self._full_csr()

@@ -34,12 +34,24 @@ from ssl4rec.data.interactions import IdVocab, Interactions
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.models.history import History
 from ssl4rec.models.packing import apply_runtime, pack_tensors, unpack_tensors
+from ssl4rec.privacy.crypto import current_key, decrypt_bytes, encrypt_bytes, is_encrypted
 from ssl4rec.training.checkpoint import check_finite
 
 if TYPE_CHECKING:
     from ssl4rec.models.base import Recommender
 
-__all__ = ["load_model", "restore_model", "save_model", "verify_files"]
+__all__ = [
+    "PERSONAL_FILES",
+    "encrypt_personal_files",
+    "forget_user",
+    "load_model",
+    "restore_model",
+    "save_model",
+    "verify_files",
+]
+
+PERSONAL_FILES = ("history.safetensors", "vocab.json")
+"""Files of a saved model that hold personal data (user histories, user ids)."""
 
 logger = logging.getLogger(__name__)
 
@@ -87,14 +99,17 @@ def save_model(
         save_file(tensors, str(tmp / "weights.safetensors"))
         for name, source in (attach or {}).items():
             shutil.copyfile(source, tmp / name)
-        save_file(
-            {
-                "indptr": torch.from_numpy(model.history.indptr.astype(np.int64)),
-                "items": torch.from_numpy(model.history.items.astype(np.int32)),
-            },
-            str(tmp / "history.safetensors"),
-        )
-        vocab = {"users": model.user_vocab.to_list(), "items": model.item_vocab.to_list()}
+        if model.privacy is None:  # a private model ships no raw histories
+            save_file(
+                {
+                    "indptr": torch.from_numpy(model.history.indptr.astype(np.int64)),
+                    "items": torch.from_numpy(model.history.items.astype(np.int32)),
+                },
+                str(tmp / "history.safetensors"),
+            )
+        # a private model ships neither histories nor the ids of its training users
+        users = model.user_vocab.to_list() if model.privacy is None else []
+        vocab = {"users": users, "items": model.item_vocab.to_list()}
         (tmp / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
         if model.item_table is not None:
             model.item_table.write_parquet(tmp / "items.parquet")
@@ -107,6 +122,7 @@ def save_model(
             "num_items": model.num_items,
             "fit_seconds": model.fit_seconds,
             "train_summary": _jsonable(model.train_summary),
+            "privacy": _jsonable(model.privacy),
             **_jsonable(dict(meta_extra or {})),
             "files": {f.name: sha256_file(f) for f in sorted(tmp.iterdir())},
         }
@@ -137,11 +153,13 @@ def restore_model(model: Recommender[Any], directory: Path) -> None:
         DataError: a missing or corrupt file, or weights that do not fit the modules.
     """
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load, load_file
 
     vocab = _read_json(directory / "vocab.json")
+    meta = _read_json(directory / "meta.json")
+    private = meta.get("privacy") is not None
     try:
-        hist = load_file(str(directory / "history.safetensors"))
+        hist = None if private else load(_read_bytes(directory / "history.safetensors"))
         weights = load_file(str(directory / "weights.safetensors"))
     except (SafetensorError, OSError) as err:
         raise DataError(f"{directory}: cannot read saved tensors: {err}") from None
@@ -167,11 +185,18 @@ def restore_model(model: Recommender[Any], directory: Path) -> None:
         item_table=item_table,
     )
     model.user_vocab, model.item_vocab, model.item_table = user_vocab, item_vocab, item_table
-    model.history = History(
-        indptr=hist["indptr"].numpy().astype(np.int64),
-        items=hist["items"].numpy().astype(np.int32),
-        num_items=len(item_vocab),
-    )
+    if hist is None:  # private: no histories saved; serving reads them from the event store
+        model.history = History(
+            indptr=np.zeros(len(user_vocab) + 1, dtype=np.int64),
+            items=np.zeros(0, dtype=np.int32),
+            num_items=len(item_vocab),
+        )
+    else:
+        model.history = History(
+            indptr=hist["indptr"].numpy().astype(np.int64),
+            items=hist["items"].numpy().astype(np.int32),
+            num_items=len(item_vocab),
+        )
     model.build(skeleton)
     for mod_name, module in model.modules().items():
         prefix = f"{mod_name}."
@@ -189,6 +214,7 @@ def restore_model(model: Recommender[Any], directory: Path) -> None:
     runtime = (meta.get("compression") or {}).get("runtime")
     if runtime:
         apply_runtime(model.modules(), runtime)
+    model.privacy = meta.get("privacy")
     model.fit_seconds = meta.get("fit_seconds")
     model.train_summary = meta.get("train_summary") or {}
 
@@ -241,11 +267,107 @@ def verify_files(directory: Path) -> None:
             )
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def encrypt_personal_files(directory: str | Path, key: bytes) -> list[str]:
+    """Encrypt the ``PERSONAL_FILES`` of a saved model in place (AES-GCM, ``privacy.crypto``).
+
+    ``meta.json`` records the new digests; loading then needs the key. Files already
+    encrypted are left as they are.
+
+    Returns:
+        The names of the files encrypted now.
+    """
+    directory = Path(directory)
+    verify_files(directory)
+    done = []
+    for name in PERSONAL_FILES:
+        path = directory / name
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if is_encrypted(data):
+            continue
+        _replace_file(path, encrypt_bytes(key, data, name=name))
+        done.append(name)
+    _record_digests(directory)
+    return done
+
+
+def forget_user(directory: str | Path, user: str) -> int:
+    """Remove ``user``'s training history from a saved model folder.
+
+    The user stays in the vocabulary with an empty history, so the weights still
+    load; an encrypted history stays encrypted (with the key of ``using_key`` or
+    ``$SSL4REC_DB_KEY``).
+
+    Returns:
+        How many of the user's events were removed (0: none stored, e.g. a private run).
+
+    Raises:
+        UnknownIdError: the user is not in the folder's vocabulary.
+    """
+    from safetensors.torch import load, save
+
+    directory = Path(directory)
+    verify_files(directory)
+    vocab = IdVocab(_read_json(directory / "vocab.json")["users"], name="user")
+    index = vocab.index(user)
+    path = directory / "history.safetensors"
+    if not path.is_file():
+        return 0
+    raw = path.read_bytes()
+    hist = load(_read_bytes(path))
+    history = History(
+        indptr=hist["indptr"].numpy().astype(np.int64),
+        items=hist["items"].numpy().astype(np.int32),
+        num_items=0,
+    )
+    removed = len(history.sequence(index))
+    if removed:
+        kept = history.without_user(index)
+        data = save(
+            {
+                "indptr": torch.from_numpy(kept.indptr.astype(np.int64)),
+                "items": torch.from_numpy(kept.items.astype(np.int32)),
+            }
+        )
+        if is_encrypted(raw):
+            key = current_key()
+            if key is None:
+                raise DataError(f"{path}: encrypted; pass its key (--db-key-file or $SSL4REC_DB_KEY)")
+            data = encrypt_bytes(key, data, name=path.name)
+        _replace_file(path, data)
+        _record_digests(directory)
+    logger.info("forgot a user in %s: events=%d", directory, removed)
+    return removed
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _record_digests(directory: Path) -> None:
+    meta_path = directory / "meta.json"
+    meta = _read_json(meta_path)
+    meta["files"] = {name: sha256_file(directory / name) for name in meta.get("files", {})}
+    _replace_file(meta_path, json.dumps(meta, indent=2).encode())
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, decrypted when it is encrypted (``privacy.crypto``)."""
     if not path.is_file():
         raise DataError(f"{path}: not found; not a saved ssl4rec model folder")
+    data = path.read_bytes()
+    if is_encrypted(data):
+        data = decrypt_bytes(current_key(), data, name=path.name, path=path)
+    return data
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    data_bytes = _read_bytes(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(data_bytes.decode("utf-8"))
     except json.JSONDecodeError as err:
         raise DataError(f"{path}:{err.lineno}: invalid JSON: {err.msg}") from None
     if not isinstance(data, dict):

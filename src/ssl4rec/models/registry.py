@@ -38,6 +38,10 @@ MODELS: dict[str, RegistryEntry] = {
         model="ssl4rec.models.pop:Pop",
         config="ssl4rec.models.configs.pop:PopConfig",
     ),
+    "dp-pop": RegistryEntry(
+        model="ssl4rec.models.dp_pop:DPPop",
+        config="ssl4rec.models.configs.dp_pop:DPPopConfig",
+    ),
     "itemknn": RegistryEntry(
         model="ssl4rec.models.item_knn:ItemKNN",
         config="ssl4rec.models.configs.item_knn:ItemKNNConfig",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.configs.sasrec import SASRecConfig
-from ssl4rec.models.nn.sequential import SequentialRecommender
+from ssl4rec.models.nn.sequential import SequentialRecommender, sequence_windows
 from ssl4rec.models.nn.transformer import left_pad
 
 __all__ = ["SASRec", "SASRecConfig"]
@@ -45,6 +45,45 @@ class SASRec(SequentialRecommender[SASRecConfig]):
     causal = True
     append_mask = False
 
+    grad_mode: Literal["hooks", "loop"] = "loop"
+    """DP-SGD: the item table is both input embedding and output layer (used outside
+    the layers Opacus hooks), so each user's gradient comes from its own backward pass."""
+    private_min_events = 2
+    """DP-SGD samples users with at least one next-item pair."""
+
+    def private_batch(
+        self, train: Interactions, users: torch.Tensor, generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
+        """DP-SGD batch of sampled ``users``: one training window per user.
+
+        The window is drawn uniformly among the user's training windows, so a long
+        user never contributes several.
+        """
+        length = self.config.max_seq_len
+        sequences = train.sequences()
+        chunk = []
+        for user in users.tolist():
+            wins = sequence_windows([sequences[user]], length + 1, length)
+            pick = int(torch.randint(len(wins), (1,), generator=generator)) if len(wins) > 1 else 0
+            chunk.append(wins[pick])
+        return self._window_batch(chunk, train, generator)
+
+    def _window_batch(
+        self, chunk: list[np.ndarray], train: Interactions, generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
+        """Inputs and next-item targets of windows ``chunk`` (and the loss's negatives)."""
+        width = self.batch_width([len(w) - 1 for w in chunk])
+        batch = {
+            "tokens": left_pad([w[:-1] for w in chunk], width),  # (B, L)
+            "targets": left_pad([w[1:] for w in chunk], width),  # (B, L)
+        }
+        self.add_negatives(batch, generator)
+        if self.config.loss == "bce":
+            candidates = torch.from_numpy(np.flatnonzero(train.item_counts > 0) + 1)  # item tokens
+            pick = torch.randint(len(candidates), batch["targets"].shape, generator=generator)
+            batch["negatives"] = candidates[pick] * (batch["targets"] > 0)  # (B, L)
+        return batch
+
     def batches(self, train: Interactions, generator: torch.Generator) -> Iterable[Any]:
         """Shuffled windows of ``max_seq_len + 1`` items: inputs and next-item targets.
 
@@ -56,19 +95,9 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         length = self.config.max_seq_len
         wins = self.windows(train, length + 1, length)
         order = torch.randperm(len(wins), generator=generator).tolist()
-        candidates = torch.from_numpy(np.flatnonzero(train.item_counts > 0) + 1)  # item tokens
         for start in range(0, len(order), self.config.batch_size):
             chunk = [wins[i] for i in order[start : start + self.config.batch_size]]
-            width = self.batch_width([len(w) - 1 for w in chunk])
-            batch = {
-                "tokens": left_pad([w[:-1] for w in chunk], width),  # (B, L)
-                "targets": left_pad([w[1:] for w in chunk], width),  # (B, L)
-            }
-            self.add_negatives(batch, generator)
-            if self.config.loss == "bce":
-                pick = torch.randint(len(candidates), batch["targets"].shape, generator=generator)
-                batch["negatives"] = candidates[pick] * (batch["targets"] > 0)  # (B, L)
-            yield batch
+            yield self._window_batch(chunk, train, generator)
 
     @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:

@@ -29,6 +29,7 @@ from ssl4rec.errors import ConfigError
 from ssl4rec.evaluation.metrics import parse_metrics
 from ssl4rec.models.config import ModelConfig
 from ssl4rec.models.registry import get_config_class
+from ssl4rec.privacy.config import PrivacyConfig
 from ssl4rec.training.config import TrainConfig
 
 __all__ = [
@@ -158,6 +159,8 @@ class ExperimentConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     tune: dict[str, list[Any]] = field(default_factory=dict)
     """Grid of model fields to choose on the validation split, e.g. ``{l2_reg: [100, 500]}``."""
+    privacy: PrivacyConfig | None = None
+    """User-level differential privacy and the audit's held-out users (``docs/privacy.md``)."""
 
     def __post_init__(self) -> None:
         config_cls = get_config_class(self.model_name)
@@ -183,7 +186,7 @@ class ExperimentConfig:
         """Build from plain data; reports every problem of every section at once."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"experiment config must be a mapping; got {data!r}")
-        allowed = {"data", "split", "model", "train", "eval", "tune"}
+        allowed = {"data", "split", "model", "train", "eval", "tune", "privacy"}
         problems: list[str] = []
         for key in data:
             if key not in allowed:
@@ -209,6 +212,7 @@ class ExperimentConfig:
             "split": SplitConfig,
             "eval": EvalConfig,
             "train": TrainConfig,
+            "privacy": PrivacyConfig,
         }
         data_section = data.get("data")
         if isinstance(data_section, Mapping) and "path" in data_section:
@@ -240,6 +244,8 @@ class ExperimentConfig:
         }
         if self.tune:
             out["tune"] = {k: list(v) for k, v in self.tune.items()}
+        if self.privacy is not None:
+            out["privacy"] = to_dict(self.privacy)
         return out
 
     def to_yaml(self, path: str | Path | None = None) -> str:

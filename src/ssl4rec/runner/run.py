@@ -155,6 +155,9 @@ class RunResult:
     views: dict[str, Any] = field(default_factory=dict)
     """More test results by name: ``exclude_seen=true|false`` (both conventions) and
     ``cold`` / ``warm`` (cold-start protocol)."""
+    nonmembers: Interactions | None = None
+    """With a ``privacy`` section: the held-out users' training-part events (the
+    membership audit's non-members; ``split`` no longer holds them)."""
 
     def metrics(self) -> dict[str, Any]:
         """Plain data for ``metrics.json``: the run's settings and its results."""
@@ -172,7 +175,16 @@ class RunResult:
             "eval_seconds": self.eval_seconds,
             "train_summary": getattr(self.model, "train_summary", {}),
             "views": {name: view.metrics for name, view in self.views.items()},
+            **({"privacy": self.privacy_metrics()} if self.config.privacy is not None else {}),
         }
+
+    def privacy_metrics(self) -> dict[str, Any]:
+        """What the run spent (``epsilon`` null: not private) and the held-out users."""
+        cfg = self.config.privacy
+        assert cfg is not None
+        spent = getattr(self.model, "privacy", None) or {"epsilon": None, "unit": "user"}
+        held = self.nonmembers.active_users if self.nonmembers is not None else ()
+        return {**spent, "holdout_users": len(held), "holdout_seed": cfg.holdout_seed}
 
 
 def run_experiment(
@@ -202,6 +214,15 @@ def run_experiment(
         if data is None:
             data = load_data(config.data, home=home)
         split = make_experiment_split(data, config.split)
+    nonmembers = None
+    if config.privacy is not None and config.privacy.holdout_users > 0:
+        from ssl4rec.privacy.holdout import hold_out_users
+
+        split, nonmembers = hold_out_users(
+            split, config.privacy.holdout_users, config.privacy.holdout_seed
+        )
+        logger.info("privacy: %d users held out of training (audit non-members)",
+                    len(nonmembers.active_users))
     logger.info("split ready: %s", split.summary())
     train_config = config.train
     run_dir = Path(out_dir) if out_dir is not None else None
@@ -219,7 +240,7 @@ def run_experiment(
         best_changes, tuning = _grid_search(config, split, train_config, item_text)
     model = build_model(config, item_text=item_text, **best_changes)
     start = time.perf_counter()
-    model.fit(split.train, valid=split.valid, train_config=train_config)
+    model.fit(split.train, valid=split.valid, train_config=train_config, privacy=config.privacy)
     fit_seconds = time.perf_counter() - start
     metric_names = config.eval.metrics
     kwargs: dict[str, Any] = {"metrics": metric_names, "exclude_seen": config.eval.exclude_seen}
@@ -259,6 +280,7 @@ def run_experiment(
         eval_seconds=eval_seconds,
         run_dir=run_dir,
         views=views,
+        nonmembers=nonmembers,
     )
     if run_dir is not None and writer:
         model.save(run_dir / "model")

@@ -72,10 +72,12 @@ def create_app(settings: ServeSettings | None = None, model: Any = None) -> Any:
         model_dir = resolve_model_dir(settings.model_dir) if settings.model_dir else None
         if served is None and model_dir is not None:
             from ssl4rec.models.base import load_model
+            from ssl4rec.privacy.crypto import using_key
 
-            served = load_model(model_dir)
+            with using_key(settings.db_key):
+                served = load_model(model_dir)
             logger.info("model loaded: name=%s dir=%s", served.name, model_dir)
-        store = EventStore(settings.db_url)
+        store = EventStore(settings.db_url, key=settings.db_key)
         app.state.store = store
         app.state.service = (
             RecommendationService(served, store, settings, model_dir=model_dir)

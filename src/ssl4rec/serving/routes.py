@@ -15,6 +15,7 @@ from ssl4rec.serving.schemas import (
     MAX_METHOD_LENGTH,
     AttentionOut,
     AttentionRequest,
+    DeletedOut,
     ErrorBody,
     EventBatch,
     EventIn,
@@ -512,3 +513,29 @@ def post_events(service: Service, body: EventBatch) -> Any:
     now = int(time.time())
     stored = service.add_events([_record(ev, now) for ev in body.events])
     return EventsOut(events=[_event_out(e) for e in stored])
+
+
+async def require_set_api_key(
+    request: Request,
+    x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
+) -> None:
+    """Like ``require_api_key``, and 403 when the service runs without a key."""
+    if request.app.state.settings.api_key is None:
+        raise RequestError(403, "X-API-Key", "deleting users needs a server started with an API key")
+    await require_api_key(request, x_api_key)
+
+
+@router.delete(
+    "/users/{user}",
+    response_model=DeletedOut,
+    dependencies=[Depends(require_set_api_key)],
+    responses=_errors(401, 403),
+    tags=["users"],
+)
+def delete_user(service: Service, user: str) -> Any:
+    """Delete a user's events and in-memory history (API key required, always).
+
+    The next recommendation for the user is the anonymous fallback. The model's
+    weights keep what they learnt from the user until retraining (see docs/privacy.md).
+    """
+    return DeletedOut(**service.forget_user(user))

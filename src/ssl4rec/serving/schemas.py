@@ -264,3 +264,14 @@ class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
     model_loaded: bool
     model: str | None = None
+
+
+class DeletedOut(BaseModel):
+    """What ``DELETE /users/{user}`` removed."""
+
+    user: str
+    events_deleted: int
+    """Events removed from the event store."""
+    training_history_deleted: bool
+    """Whether a training history held in memory was dropped (the model folder keeps
+    it until ``ssl4rec forget``; the weights keep its influence until retraining)."""

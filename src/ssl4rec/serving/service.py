@@ -344,6 +344,23 @@ class RecommendationService:
         logger.debug("events stored: n=%d", len(stored))
         return stored
 
+    def forget_user(self, user: str) -> dict[str, Any]:
+        """Delete ``user``'s stored events and the training history held in memory.
+
+        The next request for ``user`` gets the anonymous fallback. Logged without
+        the id or any event.
+        """
+        events = self.store.delete_user(user)
+        dropped = False
+        if user in self.user_vocab:
+            index = self.user_vocab.index(user)
+            if len(self.history.sequence(index)):
+                self.history = self.history.without_user(index)
+                self.model.history = self.history
+                dropped = True
+        logger.info("user deleted: events=%d training_history=%s", events, dropped)
+        return {"user": user, "events_deleted": events, "training_history_deleted": dropped}
+
     # ------------------------------------------------------------------ model info
     def info(self) -> dict[str, Any]:
         """Model name, config, saved meta and metrics (when the run folder has them)."""
@@ -377,6 +394,7 @@ class RecommendationService:
             ),
             "model_dir": str(self.model_dir) if self.model_dir is not None else None,
             "loaded_at": self.loaded_at,
+            "privacy": _plain(self.model.privacy),
         }
 
 

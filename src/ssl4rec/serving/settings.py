@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +28,9 @@ class ServeSettings:
     db: str = "events.sqlite"
     """Event store: a SQLite file path (WAL mode), ``":memory:"``, or a SQLAlchemy URL
     such as ``postgresql+psycopg://user@host/db``."""
+    db_key: bytes | None = field(default=None, repr=False)
+    """SQLCipher key of an encrypted SQLite event store (32 bytes, ``privacy.crypto``);
+    also decrypts the model folder's encrypted personal files."""
     api_key: str | None = None
     """Key required in the ``X-API-Key`` header by write endpoints; ``None`` leaves
     them open."""

@@ -58,13 +58,16 @@ class EventStore:
 
     Args:
         url: SQLAlchemy URL, e.g. ``sqlite:///events.sqlite`` or
-            ``postgresql+psycopg://user@localhost/ssl4rec``.
+            ``postgresql+psycopg://user@localhost/ssl4rec``; PostgreSQL over TLS
+            with ``?sslmode=require`` (or ``verify-full``) in the URL.
+        key: SQLCipher key (32 bytes): the SQLite file is encrypted (``sqlcipher3``).
 
     Raises:
-        ConfigError: the URL cannot be parsed or its driver is not installed.
+        ConfigError: the URL cannot be parsed, its driver is not installed, or the
+            key does not open the file (a wrong key, or a plain SQLite file).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, key: bytes | None = None) -> None:
         try:
             import sqlalchemy as sa
         except ImportError as err:  # pragma: no cover - depends on the environment
@@ -87,12 +90,16 @@ class EventStore:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             if self._memory:
                 kwargs["poolclass"] = sa.pool.StaticPool
+        if key is not None:
+            kwargs["module"] = _sqlcipher_module(self.dialect, self._memory)
         else:
             kwargs["pool_pre_ping"] = True
         try:
             self.engine = sa.create_engine(url, **kwargs)
         except (ImportError, sa.exc.ArgumentError) as err:
             raise ConfigError(f"ServeSettings.db: cannot open {url!r}: {err}") from err
+        if key is not None:  # the key must be the first statement on every connection
+            sa.event.listen(self.engine, "connect", _sqlcipher_key(key))
         if self.dialect == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         meta = sa.MetaData()
@@ -109,7 +116,16 @@ class EventStore:
             sa.Column("received_at", sa.Float(), nullable=False),
             sa.Index("ix_ssl4rec_events_user", "user_id", "timestamp", "id"),
         )
-        meta.create_all(self.engine)
+        try:
+            meta.create_all(self.engine)
+        except sa.exc.DatabaseError as err:
+            if key is None and "not a database" not in str(err):
+                raise
+            raise ConfigError(
+                f"ServeSettings.db: cannot open {parsed.database!r}"
+                + (" with this key: a wrong key, or not an encrypted store" if key else
+                   ": an encrypted store needs its key (--db-key-file or $SSL4REC_DB_KEY)")
+            ) from None
         t = self.table
         self._select_user = (
             sa.select(t.c.item_id)
@@ -167,6 +183,13 @@ class EventStore:
         return stmt.values(**row).returning(self.table.c.id)
 
     # ------------------------------------------------------------------ reading
+    def delete_user(self, user: str) -> int:
+        """Delete every event of ``user`` in one transaction; returns how many."""
+        t = self.table
+        with self._locked(), self.engine.begin() as conn:
+            result = conn.execute(self._sa.delete(t).where(t.c.user_id == user))
+        return int(result.rowcount or 0)
+
     def user_items(self, user: str, *, limit: int) -> list[str]:
         """The user's ``limit`` most recent item ids, oldest first (time, then arrival)."""
         with self._locked(), self.engine.connect() as conn:
@@ -251,6 +274,27 @@ def _stored(new_id: Any, ev: EventRecord) -> StoredEvent:
         weight=float(ev.weight),
         event_id=ev.event_id,
     )
+
+
+def _sqlcipher_module(dialect: str, memory: bool) -> Any:
+    """The SQLCipher DB-API module (``sqlcipher3``) for an encrypted SQLite file."""
+    if dialect != "sqlite" or memory:
+        raise ConfigError("ServeSettings.db_key: encryption is for SQLite files (not memory, not other databases)")
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ConfigError("an encrypted event store needs sqlcipher3; pip install 'ssl4rec[privacy]'") from err
+    return dbapi2
+
+
+def _sqlcipher_key(key: bytes) -> Any:
+    def apply(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA cipher_log_level = NONE")  # a wrong key is our one-line error
+        cur.execute(f"PRAGMA key = \"x'{key.hex()}'\"")  # nosec B608 - hex digits only
+        cur.close()
+
+    return apply
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

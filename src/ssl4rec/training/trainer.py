@@ -40,6 +40,7 @@ from ssl4rec.training.checkpoint import (
 from ssl4rec.training.config import TrainConfig
 from ssl4rec.training.device import resolve_device
 from ssl4rec.training.seed import capture_rng, isolated_rng, restore_rng
+from ssl4rec.training.step_hook import StepHook
 from ssl4rec.training.trainable import EpochCallback, Trainable
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDivergedError"]
@@ -68,11 +69,17 @@ class Trainer:
     """
 
     def __init__(
-        self, config: TrainConfig | None = None, *, callbacks: Sequence[EpochCallback] = ()
+        self,
+        config: TrainConfig | None = None,
+        *,
+        callbacks: Sequence[EpochCallback] = (),
+        step_hook: StepHook | None = None,
     ) -> None:
         self.config = config or TrainConfig()
         self.callbacks = list(callbacks)
         self._replicas: distributed.Replicas | None = None  # set while fitting under torchrun
+        self.step_hook = step_hook
+        """Takes over batches and steps (DP-SGD: ``ssl4rec.privacy.DPSGD``)."""
 
     # ------------------------------------------------------------------ public
     def fit(
@@ -105,11 +112,20 @@ class Trainer:
         optimizers = model.configure_optimizers()
         if not optimizers:
             raise ConfigError(f"{type(model).__name__}.configure_optimizers() returned none")
+        if self.step_hook is not None:
+            if cfg.resume:
+                raise ConfigError("TrainConfig.resume is not supported for a private run")
+            optimizers = dict(self.step_hook.attach(model, train, optimizers))
         settings = {"seed": seed, "grad_clip": cfg.grad_clip, "monitor": cfg.monitor}
         fingerprint = run_fingerprint(model, train, settings)
         run = RunFolder(cfg.run_dir) if cfg.run_dir is not None else None
         seen = train.csr() if valid is not None else None
         # under torchrun: DDP, user shards, agreed validation; rank 0 alone writes files
+        if self.step_hook is not None and distributed.launched():
+            raise ConfigError(
+                "privacy: DP-SGD runs in one process; drop --nproc (or torchrun) for a "
+                "private run"
+            )
         replicas = self._replicas = distributed.setup(model, device, cfg.dist_timeout_s)
         writer = run if replicas is None or replicas.rank == 0 else None
 
@@ -199,7 +215,7 @@ class Trainer:
                 load_model_tensors(model, best)
             for module in modules.values():
                 module.eval()
-        summary = {
+        summary: dict[str, Any] = {
             "best_epoch": state.best_epoch,
             "best_metric": state.best_metric,
             "monitor": cfg.monitor if valid is not None else None,
@@ -211,6 +227,8 @@ class Trainer:
             "device": str(device),
             "processes": 1 if replicas is None else replicas.world_size,
         }
+        if self.step_hook is not None:
+            summary["privacy"] = self.step_hook.summary()
         logger.info(
             "training done: "
             + " ".join(f"{k}={_fmt(v)}" for k, v in summary.items() if v is not None)
@@ -278,13 +296,27 @@ class Trainer:
             desc = f"epoch {epoch + 1}" + (f" {phase}" if prefix else "")
             replicas = self._replicas
             step = model.training_step if replicas is None else replicas.step
-            batches = model.batches(train, generator)
+            hook = self.step_hook
+            if hook is not None:
+                batches = hook.batches(model, train)
+            else:
+                batches = model.batches(train, generator)
+                if replicas is not None:
+                    batches = replicas.joined(batches)
             for batch in progress(
-                batches if replicas is None else replicas.joined(batches),
+                batches,
                 desc=desc,
                 enabled=self.config.progress,
                 postfix=postfix,
             ):
+                if hook is not None:  # the hook steps (DP-SGD); only the losses are kept here
+                    hooked = hook.step(model, _to_device(batch, device), phase, optimizer)
+                    for key, value in (hooked or {}).items():
+                        totals[prefix + key] = totals.get(prefix + key, 0.0) + float(value)
+                        counts[prefix + key] = counts.get(prefix + key, 0) + 1
+                    if deadline is not None and time.perf_counter() >= deadline:
+                        return {k: totals[k] / counts[k] for k in totals}, True
+                    continue
                 optimizer.zero_grad(set_to_none=True)
                 terms = step(_to_device(batch, device), phase)
                 loss = terms["loss"]

@@ -59,6 +59,14 @@ def write_report(suite: Suite, out_dir: str | Path, *, docs: str | Path | None =
     plots = write_plots(suite, rows, plot_dir)
     base = Path(docs).parent if docs is not None else out
     rel = {title: os.path.relpath(p, base) for title, p in plots.items()}
+    from ssl4rec.bench.report.privacy import privacy_plot
+
+    records = results.get("records", [])
+    title = f"{suite.name}: {suite.primary} against ε"
+    eps_plot = privacy_plot(records, suite.primary, plot_dir / f"bench-{suite.name}-epsilon.png", title)
+    if eps_plot is not None:
+        plots["privacy"] = eps_plot
+        rel["privacy"] = os.path.relpath(eps_plot, base)
     body = render_markdown(suite, results, out, plots=rel)
     if docs is not None:
         update_doc(docs, suite.name, body)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ssl4rec.bench.report.privacy import privacy_lines
 from ssl4rec.bench.suite import Suite, cell_id
 
 __all__ = [
@@ -358,6 +359,16 @@ def render_markdown(
         if len(ratio) > 2:
             lines += ["Ours / peer on the same split and machine (commands: *Produced by* above):", ""]
             lines += ratio + [""]
+    private = privacy_lines(records, suite.primary)
+    if private:
+        lines += [
+            "Privacy (user-level DP; ε spent by the run, PRV accountant unless the entry says; "
+            "membership-inference AUC on the 10% of users held out of training, "
+            "`ssl4rec.privacy.audit`; share and time against the same model without noise):",
+            "",
+            *private,
+            "",
+        ]
     notes = [(e.label, e.notes) for e in suite.models if e.notes]
     notes += [(r.name, n) for r in rows for n in sorted(set(r.notes))]
     failures = [(r.name, f) for r in rows for f in r.failed]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -56,6 +56,15 @@ class AutoencoderRecommender(Recommender[C]):
     def sparse_input(self) -> bool:
         """Whether user rows reach the network as sparse tensors (config ``sparse_input``)."""
         return bool(getattr(self.config, "sparse_input", False))
+
+    grad_mode: Literal["hooks", "loop"] = "hooks"
+    """DP-SGD: Opacus computes per-user gradients of these MLPs with its layer hooks."""
+
+    def private_batch(
+        self, train: Interactions, users: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """DP-SGD batch of sampled ``users``: one row (the user's item vector) each."""
+        return users, dense_rows(train.csr(), users.numpy())
 
     @override
     def on_epoch_start(self, epoch: int) -> None:

@@ -1,0 +1,120 @@
+"""The privacy part of a suite's report: NDCG@10 and audit AUC per ε, and the plot.
+
+Cells whose record has ``privacy`` (the suite entry had a ``privacy`` section) get
+one row each: the ε spent, the primary metric and its share of the same model's
+non-private row (the entry whose ε is null), the membership-inference AUC of both
+attacks with their bootstrap 95% intervals, and the training time relative to the
+non-private row. The plot draws the primary metric against ε per model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["privacy_lines", "privacy_plot"]
+
+
+def _cells(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [r for r in records if r.get("status") == "ok" and r.get("privacy") is not None]
+
+
+def _eps(record: Mapping[str, Any]) -> float:
+    eps = record["privacy"].get("epsilon")
+    return math.inf if eps is None else float(eps)
+
+
+def _mean(values: Sequence[float | None]) -> float:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def privacy_lines(records: Sequence[Mapping[str, Any]], primary: str) -> list[str]:
+    """Markdown lines of the privacy table (empty when no cell has ``privacy``)."""
+    cells = _cells(records)
+    if not cells:
+        return []
+    by_label: dict[str, list[Mapping[str, Any]]] = {}
+    for r in cells:
+        by_label.setdefault(str(r["model"]), []).append(r)
+    base: dict[str, tuple[float, float]] = {}  # model name -> (metric, fit seconds) at ε = ∞
+    for group in by_label.values():
+        if all(_eps(r) == math.inf for r in group) and group[0].get("model_name") != "pop":
+            base[str(group[0]["model_name"])] = (
+                _mean([r["metrics"][primary] for r in group]),
+                _mean([r.get("fit_s") for r in group]),
+            )
+    lines = [
+        f"| model | ε spent | δ | σ | steps | {primary} | share of non-private | "
+        "loss-attack AUC [95% CI] | calibrated-attack AUC [95% CI] | fit s | fit time × |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, group in by_label.items():
+        r0 = group[0]
+        spent = r0["privacy"]
+        eps = _mean([_eps(r) for r in group])
+        metric = _mean([r["metrics"][primary] for r in group])
+        fit = _mean([r.get("fit_s") for r in group])
+        ref = base.get(str(r0.get("model_name")))
+        share = f"{metric / ref[0]:.0%}" if ref and math.isfinite(eps) else "—"
+        slower = f"{fit / ref[1]:.1f}" if ref and math.isfinite(eps) and ref[1] > 0 else "—"
+        audit = r0.get("audit") or {}
+        aucs = []
+        for attack in ("loss_threshold", "calibrated"):
+            a = audit.get(attack)
+            aucs.append(f"{a['auc']:.3f} [{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}]" if a else "—")
+        seeds = f" ({len(group)} seeds)" if len(group) > 1 else ""
+        lines.append(
+            f"| {label}{seeds} | {'∞ (no noise)' if eps == math.inf else f'{eps:.3g}'} | "
+            f"{_num(spent.get('delta'))} | {_num(spent.get('noise_multiplier'))} | "
+            f"{spent.get('steps', '—')} | {metric:.4f} | {share} | {aucs[0]} | {aucs[1]} | "
+            f"{fit:.1f} | {slower} |"
+        )
+    return lines
+
+
+def _num(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.3g}"
+
+
+def privacy_plot(records: Sequence[Mapping[str, Any]], primary: str, path: Path, title: str) -> Path | None:
+    """``primary`` against ε per model (ε = ∞ drawn at the right); ``None`` without cells."""
+    cells = _cells(records)
+    if not cells:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    finite = sorted({_eps(r) for r in cells if math.isfinite(_eps(r))})
+    inf_x = (max(finite) if finite else 1.0) * 4
+    series: dict[str, dict[float, list[float]]] = {}
+    for r in cells:
+        series.setdefault(str(r.get("model_name")), {}).setdefault(_eps(r), []).append(
+            float(r["metrics"][primary])
+        )
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, points in sorted(series.items()):
+        xs = sorted(points)
+        ys = [_mean(points[x]) for x in xs]
+        xs_plot = [inf_x if x == math.inf else x for x in xs]
+        ax.plot(xs_plot, ys, marker="o", linestyle="--" if name in ("pop", "dp-pop") else "-", label=name)
+    ticks = [*finite, inf_x]
+    ax.set_xscale("log")
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in finite] + ["∞"])
+    ax.minorticks_off()
+    ax.set_xlabel("ε (user-level; ∞ = no noise)")
+    ax.set_ylabel(primary)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

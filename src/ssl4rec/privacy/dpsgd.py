@@ -1,0 +1,336 @@
+"""DP-SGD with the user as the privacy unit, through Opacus.
+
+``DPSGD`` plugs into the generic trainer (``ssl4rec.training.trainer``) as its
+step hook. Opacus does the private parts: the ``PrivacyEngine`` calibrates the
+noise multiplier to the target (ε, δ) for the planned number of epochs
+(``make_private_with_epsilon``), its ``DPDataLoader`` draws each batch by Poisson
+sampling of users, its ``DPOptimizer`` clips every user's gradient to
+``max_grad_norm`` and adds Gaussian noise, and its accountant (PRV, RDP or GDP)
+reports the ε spent. This module only turns sampled users into the model's batch
+(``PrivatelyTrainable.private_batch``) and, for models whose parameters are used
+outside the layers Opacus hooks (SASRec's item table is both input embedding and
+output layer), computes each user's gradient by its own backward pass
+(``grad_mode = "loop"``; Opacus's ``no_op`` grad-sample mode then reads them).
+
+References:
+    Martín Abadi et al. Deep Learning with Differential Privacy. CCS 2016.
+    Ashkan Yousefpour et al. Opacus: User-Friendly Differential Privacy Library in
+    PyTorch. arXiv:2109.12298, 2021.
+    Sivakanth Gopi, Yin Tat Lee, Lukas Wutschitz. Numerical Composition of Differential
+    Privacy (the PRV accountant). NeurIPS 2021.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ssl4rec.data.interactions import Interactions
+from ssl4rec.errors import ConfigError, TrainingDivergedError
+from ssl4rec.privacy.config import PrivacyConfig, default_delta
+
+__all__ = ["DPSGD", "PrivatelyTrainable", "refusal"]
+
+logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class PrivatelyTrainable(Protocol):
+    """A model DP-SGD can train: it builds the batch of a set of sampled users."""
+
+    grad_mode: Literal["hooks", "loop"]
+    """``hooks``: every parameter is used inside layers Opacus computes per-sample
+    gradients for (Linear, Embedding, LayerNorm...); ``loop``: one backward pass per user.
+    A model may also set ``private_min_events`` (default 1): users with fewer
+    training events are not samples (they have nothing to learn from)."""
+
+    def private_batch(
+        self, train: Interactions, users: torch.Tensor, generator: torch.Generator
+    ) -> Any:
+        """The ``training_step`` batch of ``users`` (int64 ``(b,)``), one sample per user.
+
+        Every tensor in it has the users along dim 0, in the order of ``users``.
+        """
+        ...
+
+
+def refusal(model: Any) -> str | None:
+    """Why ``model`` cannot be trained with DP-SGD, in one line; ``None`` if it can."""
+    reason = getattr(model, "dp_refusal", None)
+    if reason:
+        return f"{model.name}: {reason}"
+    if getattr(model, "closed_form", False):
+        return (
+            f"{model.name}: closed-form, its weights come from every user's data in one "
+            "pass with no per-user gradient to clip; use dp-pop (noisy counts) instead"
+        )
+    if not isinstance(model, PrivatelyTrainable):
+        return (
+            f"{model.name}: no per-user batches for DP-SGD (supported: multvae, multdae, "
+            "sasrec; dp-pop as the private baseline)"
+        )
+    return None
+
+
+class DPSGD:
+    """The trainer's step hook for one private run (see the module docstring).
+
+    Args:
+        config: the ``privacy`` section (``target_epsilon`` set).
+        epochs: epochs the noise is calibrated for (the model's ``epochs``).
+        batch_size: expected users per batch (sample rate = batch_size / users).
+        seed: seeds the Poisson sampling and the noise.
+    """
+
+    def __init__(self, config: PrivacyConfig, *, epochs: int, batch_size: int, seed: int) -> None:
+        if config.target_epsilon is None:
+            raise ConfigError("privacy.target_epsilon: DP-SGD needs a budget; got null")
+        self.config = config
+        self.epochs = int(epochs)
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.delta = 0.0
+        self.noise_multiplier = 0.0
+        self.sample_rate = 0.0
+        self.steps = 0
+        self.max_steps = 0
+        self.num_users = 0
+        self._engine: Any = None
+        self._loader: Any = None
+        self._generator = torch.Generator().manual_seed(self.seed + 7919)
+        self._train: Interactions | None = None
+
+    # ------------------------------------------------------------------ setup
+    def attach(
+        self, model: Any, train: Interactions, optimizers: Mapping[str, torch.optim.Optimizer]
+    ) -> dict[str, torch.optim.Optimizer]:
+        """Make the model's one optimizer private; returns it (an Opacus ``DPOptimizer``).
+
+        Raises:
+            ConfigError: the model cannot be trained privately, or the budget is too
+                small for one step (naming the smallest feasible ε).
+        """
+        from opacus import PrivacyEngine
+
+        reason = refusal(model)
+        if reason is not None:
+            raise ConfigError(f"privacy: cannot train privately: {reason}")
+        if len(optimizers) != 1:
+            raise ConfigError(
+                f"privacy: cannot train privately: {model.name} alternates "
+                f"{len(optimizers)} optimizers ({sorted(optimizers)}); DP-SGD needs one"
+            )
+        cfg = self.config
+        assert cfg.target_epsilon is not None
+        least = int(getattr(model, "private_min_events", 1))
+        users = torch.from_numpy(np.flatnonzero(train.user_counts >= least).astype(np.int64))
+        self.num_users = len(users)
+        if self.num_users == 0:
+            raise ConfigError("privacy: the training data has no users")
+        self.delta = cfg.delta if cfg.delta is not None else default_delta(self.num_users)
+        logger.info(
+            "privacy: delta=%.3g (%s; 1/users = %.3g for %d training users)",
+            self.delta,
+            "set" if cfg.delta is not None else "default 0.1/users",
+            1 / self.num_users,
+            self.num_users,
+        )
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(users),
+            batch_size=min(self.batch_size, self.num_users),
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+        # what make_private_with_epsilon does, with the budget error made ours
+        noise_multiplier = self._noise_multiplier(len(loader))
+        ((name, optimizer),) = optimizers.items()
+        container = nn.ModuleDict(dict(model.modules()))
+        mode = "hooks" if model.grad_mode == "hooks" else "no_op"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the secure-RNG notice (seeded runs are wanted)
+            engine = PrivacyEngine(accountant=cfg.accountant)
+            _, dp_optimizer, dp_loader = engine.make_private(
+                module=container,
+                optimizer=optimizer,
+                data_loader=loader,
+                noise_multiplier=noise_multiplier,
+                max_grad_norm=cfg.max_grad_norm,
+                poisson_sampling=True,
+                grad_sample_mode=mode,
+                wrap_model=False,
+                noise_generator=self._generator,
+            )
+        self._engine, self._loader, self._train = engine, dp_loader, train
+        self.noise_multiplier = float(dp_optimizer.noise_multiplier)
+        self.sample_rate = 1.0 / len(dp_loader)
+        self.max_steps = self.epochs * len(dp_loader)
+        logger.info(
+            "privacy: DP-SGD target_epsilon=%s delta=%.3g noise_multiplier=%.4g "
+            "sample_rate=%.4g steps<=%d accountant=%s per-user grads=%s",
+            cfg.target_epsilon,
+            self.delta,
+            self.noise_multiplier,
+            self.sample_rate,
+            self.max_steps,
+            cfg.accountant,
+            model.grad_mode,
+        )
+        return {name: dp_optimizer}
+
+    def _noise_multiplier(self, steps_per_epoch: int) -> float:
+        """Opacus's σ for the target (ε, δ) over the planned steps.
+
+        Raises:
+            ConfigError: no noise level reaches the target (the smallest feasible ε named).
+        """
+        from opacus.accountants.utils import get_noise_multiplier
+
+        cfg = self.config
+        assert cfg.target_epsilon is not None
+        try:
+            return get_noise_multiplier(
+                target_epsilon=cfg.target_epsilon,
+                target_delta=self.delta,
+                sample_rate=1.0 / steps_per_epoch,
+                epochs=self.epochs,
+                accountant=cfg.accountant,
+            )
+        except ValueError:
+            smallest = _smallest_epsilon(
+                self.delta, 1.0 / steps_per_epoch, self.epochs * steps_per_epoch, cfg.accountant
+            )
+            raise ConfigError(
+                f"privacy.target_epsilon={cfg.target_epsilon} is too small to take a single "
+                f"step with {self.num_users} users; the smallest feasible value here is "
+                f"about {smallest:.3g}"
+            ) from None
+
+    # ------------------------------------------------------------------ training
+    def batches(self, model: Any, train: Interactions) -> Iterator[Any]:
+        """One epoch of Poisson-sampled user batches; none once the budget's steps are used."""
+        assert self._loader is not None
+        for (users,) in self._loader:
+            if self.steps >= self.max_steps:
+                return  # the calibrated number of steps is spent: never exceed ε
+            yield model.private_batch(train, users.long(), self._generator)
+
+    def step(
+        self, model: Any, batch: Any, phase: str | None, optimizer: torch.optim.Optimizer
+    ) -> dict[str, torch.Tensor] | None:
+        """Forward, per-user gradients, clip + noise + update (the ``DPOptimizer``).
+
+        Returns:
+            The batch's loss terms; ``None`` for an empty Poisson draw (which still
+            takes its noisy step, as the accounting assumes).
+        """
+        optimizer.zero_grad(set_to_none=True)
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.requires_grad]
+        size = _batch_size(batch)
+        terms: dict[str, torch.Tensor] | None
+        if size == 0:
+            for p in params:
+                p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
+            terms = None
+        elif model.grad_mode == "hooks":
+            terms = dict(model.training_step(batch, phase))
+            _check_finite(model, terms["loss"])
+            with warnings.catch_warnings():
+                # Opacus's hooks fire on module outputs when the input rows need no grad
+                warnings.simplefilter("ignore", UserWarning)
+                terms["loss"].backward()
+            terms = {k: v.detach() for k, v in terms.items()}
+        else:
+            terms = self._loop_grads(model, batch, phase, params, size)
+        optimizer.step()
+        self.steps += 1
+        return terms
+
+    @staticmethod
+    def _loop_grads(
+        model: Any, batch: Any, phase: str | None, params: list[torch.Tensor], size: int
+    ) -> dict[str, torch.Tensor]:
+        """Each user's gradient by its own backward pass, into ``p.grad_sample`` ``(b, ...)``."""
+        samples = [torch.zeros((size, *p.shape), dtype=p.dtype, device=p.device) for p in params]
+        totals: dict[str, torch.Tensor] = {}
+        for i in range(size):
+            terms = model.training_step(_row(batch, i), phase)
+            loss = terms["loss"]
+            _check_finite(model, loss)
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+            for buf, grad in zip(samples, grads, strict=True):
+                if grad is not None:
+                    buf[i] = grad
+            for key, value in terms.items():
+                totals[key] = totals.get(key, 0.0) + value.detach()
+        for p, buf in zip(params, samples, strict=True):
+            p.grad_sample = buf  # type: ignore[attr-defined]  # read by Opacus's DPOptimizer
+        return {k: v / size for k, v in totals.items()}
+
+    # ------------------------------------------------------------------ report
+    def summary(self) -> dict[str, Any]:
+        """What the run spent, and the settings that produced it.
+
+        Keys: ``epsilon``, ``delta``, ``noise_multiplier``, ``sample_rate``, ``steps``,
+        ``unit`` and the targets and settings.
+        """
+        epsilon = float(self._engine.get_epsilon(self.delta)) if self.steps else 0.0
+        return {
+            "epsilon": round(epsilon, 4),
+            "target_epsilon": self.config.target_epsilon,
+            "delta": self.delta,
+            "noise_multiplier": round(self.noise_multiplier, 6),
+            "sample_rate": round(self.sample_rate, 6),
+            "steps": self.steps,
+            "max_steps": self.max_steps,
+            "max_grad_norm": self.config.max_grad_norm,
+            "accountant": self.config.accountant,
+            "unit": "user",
+            "users": self.num_users,
+        }
+
+
+def _smallest_epsilon(delta: float, sample_rate: float, steps: int, accountant: str) -> float:
+    """ε spent by ``steps`` steps at Opacus's largest noise multiplier (its search limit)."""
+    from opacus.accountants import create_accountant
+
+    acc = create_accountant(accountant)
+    acc.history = [(1e6, sample_rate, steps)]
+    try:
+        return float(acc.get_epsilon(delta=delta))
+    except (ValueError, RuntimeError, OverflowError):
+        return math.nan
+
+
+def _batch_size(batch: Any) -> int:
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0])
+    if isinstance(batch, Mapping):
+        return _batch_size(next(iter(batch.values())))
+    if isinstance(batch, (list, tuple)):
+        return _batch_size(batch[0])
+    raise TypeError(f"cannot tell the batch size of {type(batch).__name__}")
+
+
+def _row(batch: Any, i: int) -> Any:
+    """Sample ``i`` of a batch as a batch of one (tensors sliced along dim 0)."""
+    if isinstance(batch, torch.Tensor):
+        return batch[i : i + 1]
+    if isinstance(batch, Mapping):
+        return {k: _row(v, i) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_row(v, i) for v in batch)
+    return batch
+
+
+def _check_finite(model: Any, loss: torch.Tensor) -> None:
+    if not torch.isfinite(loss.detach()).all():
+        raise TrainingDivergedError(
+            f"{type(model).__name__}: loss is {loss.item()} under DP-SGD; stopped. Lower "
+            "learning_rate or privacy.max_grad_norm"
+        )

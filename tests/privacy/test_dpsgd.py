@@ -1,0 +1,172 @@
+"""DP-SGD through Opacus: budgets, per-user gradients, refusals, private run folders."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import torch
+
+import pytest
+
+from ssl4rec.errors import ConfigError
+from ssl4rec.models.base import load_model
+from ssl4rec.models.bpr import BPR
+from ssl4rec.models.cdae import CDAE
+from ssl4rec.models.dp_pop import DPPop
+from ssl4rec.models.ease import EASE
+from ssl4rec.models.item_knn import ItemKNN
+from ssl4rec.models.mult_dae import MultDAE
+from ssl4rec.models.mult_vae import MultVAE
+from ssl4rec.models.pop import Pop
+from ssl4rec.models.recvae import RecVAE
+from ssl4rec.models.sasrec import SASRec
+from ssl4rec.privacy.config import PrivacyConfig
+from ssl4rec.privacy.dpsgd import DPSGD
+from ssl4rec.runner.experiment import ExperimentConfig
+from ssl4rec.runner.run import run_experiment
+from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, block_split, cycle_split
+
+TINY_VAE = {"hidden_dims": (16,), "embedding_dim": 8, "batch_size": 16, "epochs": 3}
+FAST = PrivacyConfig(target_epsilon=4.0, accountant="rdp")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("target_epsilon", 0.0, "privacy.target_epsilon must be > 0"),
+        ("target_epsilon", -1.0, "privacy.target_epsilon must be > 0"),
+        ("delta", 1.0, "privacy.delta must be in (0, 1)"),
+        ("max_grad_norm", 0.0, "privacy.max_grad_norm must be > 0"),
+        ("accountant", "moments", "privacy.accountant must be one of"),
+    ],
+)
+def test_bad_privacy_settings_name_the_field(field: str, value: object, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        PrivacyConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_a_budget_too_small_for_one_step_names_the_smallest_feasible() -> None:
+    split = block_split(num_users=40)
+    model = MultVAE(**TINY_VAE, seed=0)
+    tiny = PrivacyConfig(target_epsilon=1e-9, accountant="rdp")
+    with pytest.raises(ConfigError, match=r"too small to take a single step.*smallest feasible"):
+        model.fit(split.train, privacy=tiny)
+
+
+@pytest.mark.parametrize("model_cls", [MultVAE, MultDAE])
+def test_autoencoders_spend_at_most_the_target(model_cls: type) -> None:
+    split = block_split(num_users=60)
+    model = model_cls(**TINY_VAE, seed=0).fit(split.train, valid=split.valid, privacy=FAST)
+    spent = model.privacy
+    assert spent is not None and spent["unit"] == "user"
+    assert 0 < spent["epsilon"] <= 4.0
+    assert spent["steps"] == spent["max_steps"] == 3 * round(1 / spent["sample_rate"])
+    assert spent["delta"] == pytest.approx(0.1 / 60)
+    assert spent["noise_multiplier"] > 0.3
+    assert model.train_summary["privacy"] == spent
+
+
+def test_sasrec_trains_privately_with_one_window_per_user() -> None:
+    split = cycle_split(num_users=40)
+    config = {**TINY_SEQUENTIAL, "dropout": 0.1, "epochs": 2, "max_seq_len": 4}
+    model = SASRec(**config, seed=0).fit(split.train, valid=split.valid, privacy=FAST)
+    assert model.privacy is not None and 0 < model.privacy["epsilon"] <= 4.0
+    users = torch.tensor([0, 1, 2])
+    batch = model.private_batch(split.train, users, torch.Generator().manual_seed(0))
+    assert batch["tokens"].shape == (3, 4)  # one window each, although sequences are longer
+    assert (batch["targets"][:, -1] > 0).all()
+    assert np.isfinite(model.score_history([np.array([0, 1])]).numpy()).all()
+
+
+def test_per_user_gradients_of_opacus_hooks_match_one_backward_per_user() -> None:
+    """Opacus's hook-computed per-sample gradients (Mult-DAE) equal our loop's."""
+    split = block_split(num_users=30)
+    model = MultDAE(**{**TINY_VAE, "dropout": 0.0}, seed=0)
+    model._remember(split.train)
+    model.build(split.train)
+    plain = copy.deepcopy(model)  # no Opacus hooks: one backward pass per user
+    batch = model.private_batch(split.train, torch.tensor([0, 3, 5]), torch.Generator())
+    plain_params = [p for m in plain.modules().values() for p in m.parameters()]
+    DPSGD._loop_grads(plain, batch, None, plain_params, 3)
+    hook = DPSGD(FAST, epochs=1, batch_size=8, seed=0)
+    (optimizer,) = hook.attach(model, split.train, model.configure_optimizers()).values()
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    assert len(params) == len(plain_params) == 8
+    model.training_step(batch)["loss"].backward()
+    for p, q in zip(params, plain_params, strict=True):
+        assert p.grad_sample.shape == (3, *p.shape)
+        assert torch.allclose(p.grad_sample, q.grad_sample, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [
+        (EASE(), "closed-form"),
+        (ItemKNN(), "closed-form"),
+        (Pop(), "closed-form"),
+        (CDAE(epochs=1), "per-user embedding"),
+        (BPR(epochs=1), "user embeddings"),
+        (RecVAE(epochs=1), "optimizers"),
+    ],
+)
+def test_models_that_cannot_be_private_are_refused_in_one_line(model: object, reason: str) -> None:
+    split = block_split(num_users=30)
+    with pytest.raises(ConfigError, match=reason) as err:
+        model.fit(split.train, privacy=FAST)  # type: ignore[attr-defined]
+    assert "\n" not in str(err.value) and "cannot train privately" in str(err.value)
+
+
+def test_dp_pop_adds_calibrated_noise() -> None:
+    split = block_split(num_users=80)
+    loose = DPPop(seed=0).fit(split.train, privacy=PrivacyConfig(target_epsilon=1e4))
+    tight = DPPop(seed=0).fit(split.train, privacy=PrivacyConfig(target_epsilon=0.1))
+    assert loose.privacy is not None and loose.privacy["epsilon"] == 1e4
+    assert tight.privacy["noise_multiplier"] > 100 * loose.privacy["noise_multiplier"]
+    exact = Pop().fit(split.train).score_history([np.array([], dtype=np.int64)])[0]
+    near = loose.score_history([np.array([], dtype=np.int64)])[0]
+    assert np.corrcoef(exact.numpy(), near.numpy())[0, 1] > 0.9
+    laplace = DPPop(mechanism="laplace", seed=0).fit(split.train, privacy=FAST)
+    assert laplace.privacy["delta"] == 0.0 and laplace.privacy["noise_multiplier"] == 0.25
+
+
+def test_a_private_run_records_its_budget_and_saves_no_history(tmp_path) -> None:
+    split = block_split(num_users=60)
+    config = ExperimentConfig.from_dict(
+        {
+            "model": {"name": "multvae", **TINY_VAE, "hidden_dims": [16]},
+            "train": {"progress": False},
+            "eval": {"metrics": ["ndcg@10"]},
+            "privacy": {"target_epsilon": 4.0, "accountant": "rdp"},
+        }
+    )
+    result = run_experiment(config, split=split, out_dir=tmp_path / "run")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    spent = metrics["privacy"]
+    assert set(spent) >= {"epsilon", "delta", "noise_multiplier", "sample_rate", "steps", "unit"}
+    assert spent["epsilon"] <= 4.0 and spent["holdout_users"] == 6
+    folder = tmp_path / "run" / "model"
+    assert not (folder / "history.safetensors").exists()
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["privacy"]["epsilon"] == spent["epsilon"]
+    held = set(result.nonmembers.user_vocab.raw(result.nonmembers.active_users))
+    assert not held & set(result.split.train.user_vocab.raw(result.split.train.active_users))
+    assert json.loads((folder / "vocab.json").read_text())["users"] == []  # no member ids
+    loaded = load_model(folder)
+    assert loaded.privacy == meta["privacy"] and loaded.history.items.size == 0
+    assert len(loaded.recommend_history(["i0", "i4"], k=3).items[0]) == 3
+
+
+def test_a_non_private_run_with_a_privacy_section_only_holds_users_out(tmp_path) -> None:
+    split = block_split(num_users=60)
+    config = ExperimentConfig.from_dict(
+        {
+            "model": {"name": "ease"},
+            "eval": {"metrics": ["ndcg@10"]},
+            "privacy": {"target_epsilon": None},
+        }
+    )
+    result = run_experiment(config, split=split, out_dir=tmp_path / "run")
+    assert result.metrics()["privacy"]["epsilon"] is None
+    assert (tmp_path / "run" / "model" / "history.safetensors").exists()
