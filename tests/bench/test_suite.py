@@ -37,6 +37,10 @@ def test_topn_suite_has_the_issue_models():
         "cdae",
         "recvae",
         "cfgan",
+        "lightgcn",
+        "sgl",
+        "simgcl",
+        "xsimgcl",
     ]
 
 

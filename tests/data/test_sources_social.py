@@ -29,7 +29,9 @@ def test_ciao_trust_network_with_header(tmp_path: Path) -> None:
     np.testing.assert_array_equal(edges, [[0, 1], [1, 2]])
 
 
-def test_lastfm_friends_drop_unknown_users(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_lastfm_friends_drop_unknown_users(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = _write(tmp_path, "user_friends.dat", "userID\tfriendID\n2\t7\n7\t2\n2\t99\n")
     with caplog.at_level(logging.INFO, logger="ssl4rec.data.sources.social"):
         edges = load_social_edges(path, USERS)
@@ -44,7 +46,9 @@ def test_headerless_csv_with_extra_columns(tmp_path: Path) -> None:
 
 def test_a_line_with_one_field_is_named(tmp_path: Path) -> None:
     path = _write(tmp_path, "trust.tsv", "trustor\ttrustee\n1\t2\n3\n")
-    with pytest.raises(DataError, match=r"trust\.tsv, line 3: expected two user ids separated by TAB"):
+    with pytest.raises(
+        DataError, match=r"trust\.tsv, line 3: expected two user ids separated by TAB"
+    ):
         load_social_edges(path, USERS)
 
 

@@ -17,7 +17,13 @@ from ssl4rec.models.xsimgcl import XSimGCL, XSimGCLConfig
 from ssl4rec.testing.contracts import RecommenderContract
 from ssl4rec.testing.synthetic import block_split
 
-_TINY = {"embedding_dim": 16, "num_layers": 2, "epochs": 30, "batch_size": 64, "learning_rate": 0.02}
+_TINY = {
+    "embedding_dim": 16,
+    "num_layers": 2,
+    "epochs": 30,
+    "batch_size": 64,
+    "learning_rate": 0.02,
+}
 
 
 class TestLightGCN(RecommenderContract):
@@ -77,7 +83,9 @@ def test_social_edges_join_training_and_survive_save_load(cls: type, tmp_path) -
     plain = cls(config).fit(split.train)
     users = np.arange(split.train.num_users)
     social_scores = model.score(users)
-    assert not torch.allclose(social_scores, plain.score(users))  # the social edges changed training
+    assert not torch.allclose(
+        social_scores, plain.score(users)
+    )  # the social edges changed training
     loaded = cls.load(model.save(tmp_path / "m"))
     assert np.array_equal(loaded.social, model.social)
     torch.testing.assert_close(loaded.score(users), social_scores)
@@ -109,7 +117,9 @@ def test_capabilities_and_exact_factorization() -> None:
     assert isinstance(model, PooledItemVectors) and model.factorized
     histories = [np.array([0, 3, 3]), np.array([], dtype=np.int32)]
     expected = model.query_vectors(histories) @ model.item_vectors().T
-    np.testing.assert_allclose(model.score_history(histories).numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model.score_history(histories).numpy(), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_sgl_views_drop_about_the_ratio_of_edges() -> None:

@@ -14,6 +14,7 @@ A suite is a YAML file (the ready ones live in ``ssl4rec/bench/suites/``)::
       - label: ease                     # row name (default: model.name)
         model: {name: ease, l2_reg: 250.0}
         train: {}                       # overrides of the shared train section
+        data: {}                        # overrides of the data section (e.g. social)
         tune: {}                        # grid chosen on validation
         timeout_s: 600                  # kill the cell after this long
         peers:                          # the same model in a peer library
@@ -56,7 +57,7 @@ _SUITE_KEYS = {
     "report",
     "models",
 }
-_ENTRY_KEYS = {"label", "model", "train", "tune", "timeout_s", "peers", "notes"}
+_ENTRY_KEYS = {"label", "model", "train", "data", "tune", "timeout_s", "peers", "notes"}
 _REPORT_KEYS = {"primary", "columns", "beyond"}
 _KNOWN_PEERS = {"recbole"}
 
@@ -78,6 +79,8 @@ class ModelEntry:
     peers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Peer library name -> how that peer runs the same model."""
     notes: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    """Overrides of the suite's ``data`` section (e.g. ``{social: trust.tsv}``)."""
 
     @property
     def model_name(self) -> str:
@@ -111,7 +114,7 @@ class Suite:
         """Plain experiment data of one (model, seed) cell."""
         model = {**copy.deepcopy(entry.model), "seed": int(seed)}
         out: dict[str, Any] = {
-            "data": copy.deepcopy(self.data),
+            "data": {**copy.deepcopy(self.data), **copy.deepcopy(entry.data)},
             "split": copy.deepcopy(self.split),
             "model": model,
             "train": {**copy.deepcopy(self.train), **copy.deepcopy(entry.train)},
@@ -341,6 +344,7 @@ def _parse_entries(value: Any, where: str, problems: list[str]) -> list[ModelEnt
                 timeout_s=float(timeout) if timeout is not None else None,
                 peers={str(k): dict(v or {}) for k, v in dict(peers).items()},
                 notes=str(raw.get("notes") or ""),
+                data=dict(raw.get("data") or {}),
             )
         )
     return entries

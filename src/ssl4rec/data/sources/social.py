@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 _SEPARATORS = ("\t", ",", ";", " ")
 
 
-def load_social_edges(path: str | Path, users: IdVocab, *, separator: str | None = None) -> np.ndarray:
+def load_social_edges(
+    path: str | Path, users: IdVocab, *, separator: str | None = None
+) -> np.ndarray:
     """Read user-user edges and map them to the indices of ``users``.
 
     Args:
@@ -99,4 +101,6 @@ def load_social_edges(path: str | Path, users: IdVocab, *, separator: str | None
 
 def _is_id_like(field: str) -> bool:
     """Whether a first-line field looks like a user id rather than a column name."""
-    return field.isdigit() or (len(field) > 0 and any(ch.isdigit() for ch in field) and " " not in field)
+    return field.isdigit() or (
+        len(field) > 0 and any(ch.isdigit() for ch in field) and " " not in field
+    )

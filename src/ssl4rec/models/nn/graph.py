@@ -266,7 +266,9 @@ class GraphRecommender(Recommender[Any]):
                 f"training data's user vocabulary)"
             )
         with seeded(self.graph_config.seed):
-            self.net = GraphEmbeddings(data.num_users, data.num_items, self.graph_config.embedding_dim)
+            self.net = GraphEmbeddings(
+                data.num_users, data.num_items, self.graph_config.embedding_dim
+            )
         self._adjacency = None
         self._social_adjacency = None
         self._cache = None
@@ -282,7 +284,9 @@ class GraphRecommender(Recommender[Any]):
         users = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
         return users, csr.indices.astype(np.int64)
 
-    def graph(self, users: np.ndarray | None = None, items: np.ndarray | None = None) -> torch.Tensor:
+    def graph(
+        self, users: np.ndarray | None = None, items: np.ndarray | None = None
+    ) -> torch.Tensor:
         """The normalized adjacency on the model's device (of given edges, or all training ones)."""
         assert self.net is not None
         device = self.net.user.weight.device
@@ -292,7 +296,9 @@ class GraphRecommender(Recommender[Any]):
                 adj = normalized_adjacency(self.num_users, self.num_items, u, i, self.social)
                 self._adjacency = adj.to(device)
             return self._adjacency
-        return normalized_adjacency(self.num_users, self.num_items, users, items, self.social).to(device)
+        return normalized_adjacency(self.num_users, self.num_items, users, items, self.social).to(
+            device
+        )
 
     def social_graph(self) -> torch.Tensor | None:
         """The normalized user × user social adjacency (``None`` without social edges)."""
@@ -388,7 +394,11 @@ class GraphRecommender(Recommender[Any]):
         """
         self._check_fitted()
         assert self.net is not None
-        key = (id(self.net.user.weight), self.net.user.weight._version, self.net.item.weight._version)
+        key = (
+            id(self.net.user.weight),
+            self.net.user.weight._version,
+            self.net.item.weight._version,
+        )
         if self._cache is None or self._cache[0] != key:
             with torch.no_grad():
                 cfg = self.graph_config
@@ -456,7 +466,11 @@ class GraphRecommender(Recommender[Any]):
 def _check_pairs(pairs: Any) -> np.ndarray:
     """``(s, 2)`` non-negative int user-index pairs, or a ``DataError``."""
     arr = np.asarray(pairs)
-    if arr.ndim != 2 or arr.shape[1] != 2 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+    if (
+        arr.ndim != 2
+        or arr.shape[1] != 2
+        or (arr.size and not np.issubdtype(arr.dtype, np.integer))
+    ):
         raise DataError(
             f"social edges must be an (s, 2) integer array of user indices; got shape "
             f"{arr.shape} dtype {arr.dtype}"
