@@ -11,7 +11,7 @@ import torch
 from typing_extensions import override
 
 from ssl4rec.models.configs.sgl import SGLConfig
-from ssl4rec.models.nn.graph import GraphRecommender, graph_info_nce, propagate
+from ssl4rec.models.nn.graph import GraphRecommender, propagate
 
 __all__ = ["SGL", "SGLConfig"]
 
@@ -72,11 +72,6 @@ class SGL(GraphRecommender):
         ego = self.net.ego()
         view1, _ = propagate(self._views[0], ego, cfg.num_layers)
         view2, _ = propagate(self._views[1], ego, cfg.num_layers)
-        users1, items1 = self.split_nodes(view1)
-        users2, items2 = self.split_nodes(view2)
-        tau = cfg.ssl_temperature
-        term = graph_info_nce(users1[users], users2[users], tau) + graph_info_nce(
-            items1[items], items2[items], tau
-        )
+        term = self.contrast(view1, view2, users, items, cfg.ssl_temperature)
         return {"ssl": cfg.ssl_weight * term}
 

@@ -12,7 +12,7 @@ import torch
 from typing_extensions import override
 
 from ssl4rec.models.configs.simgcl import SimGCLConfig
-from ssl4rec.models.nn.graph import GraphRecommender, graph_info_nce, propagate
+from ssl4rec.models.nn.graph import GraphRecommender, propagate
 
 __all__ = ["SimGCL", "SimGCLConfig"]
 
@@ -51,10 +51,5 @@ class SimGCL(GraphRecommender):
         graph, ego = self.graph(), self.net.ego()
         view1, _ = propagate(graph, ego, cfg.num_layers, include_ego=False, noise_eps=cfg.noise_eps)
         view2, _ = propagate(graph, ego, cfg.num_layers, include_ego=False, noise_eps=cfg.noise_eps)
-        users1, items1 = self.split_nodes(view1)
-        users2, items2 = self.split_nodes(view2)
-        tau = cfg.ssl_temperature
-        term = graph_info_nce(users1[users], users2[users], tau) + graph_info_nce(
-            items1[items], items2[items], tau
-        )
+        term = self.contrast(view1, view2, users, items, cfg.ssl_temperature)
         return {"ssl": cfg.ssl_weight * term}

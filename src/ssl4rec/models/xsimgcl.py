@@ -12,7 +12,7 @@ import torch
 from typing_extensions import override
 
 from ssl4rec.models.configs.xsimgcl import XSimGCLConfig
-from ssl4rec.models.nn.graph import GraphRecommender, graph_info_nce, propagate
+from ssl4rec.models.nn.graph import GraphRecommender, propagate
 
 __all__ = ["XSimGCL", "XSimGCLConfig"]
 
@@ -55,10 +55,6 @@ class XSimGCL(GraphRecommender):
         cfg = self.xsimgcl_config
         if cfg.ssl_weight == 0:
             return {}
-        users_final, items_final = self.split_nodes(final)
-        users_l, items_l = self.split_nodes(layers[cfg.contrast_layer - 1])
-        tau = cfg.ssl_temperature
-        term = graph_info_nce(users_final[users], users_l[users], tau) + graph_info_nce(
-            items_final[items], items_l[items], tau
-        )
+        layer = layers[cfg.contrast_layer - 1]
+        term = self.contrast(final, layer, users, items, cfg.ssl_temperature)
         return {"ssl": cfg.ssl_weight * term}

@@ -179,13 +179,15 @@ def propagate(
     """
     layers: list[torch.Tensor] = []
     current = ego
+    total = ego if include_ego else None
     for _ in range(num_layers):
         current = spmm(adjacency, current)  # (n, d)
         if noise_eps > 0:
             current = perturb(current, noise_eps)
         layers.append(current)
-    stacked = [ego, *layers] if include_ego else layers
-    return torch.stack(stacked).mean(dim=0), layers
+        total = current if total is None else total + current
+    assert total is not None
+    return total / (num_layers + int(include_ego)), layers
 
 
 def graph_info_nce(view1: torch.Tensor, view2: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -211,18 +213,28 @@ def graph_info_nce(view1: torch.Tensor, view2: torch.Tensor, temperature: float)
 
 
 class GraphEmbeddings(nn.Module):
-    """Layer-0 user and item embeddings (the only parameters of the graph models)."""
+    """Layer-0 embeddings of every node, users first (the only parameters of the graph models).
+
+    One ``(num_users + num_items, d)`` table, so that propagation reads it without a
+    copy; the user and item blocks are each initialised like an ``nn.Embedding`` with
+    Xavier-uniform.
+    """
 
     def __init__(self, num_users: int, num_items: int, dim: int) -> None:
         super().__init__()
-        self.user = nn.Embedding(num_users, dim)
-        self.item = nn.Embedding(num_items, dim)
-        nn.init.xavier_uniform_(self.user.weight)
-        nn.init.xavier_uniform_(self.item.weight)
+        self.num_users = num_users
+        self.weight = nn.Parameter(torch.empty(num_users + num_items, dim))
+        with torch.no_grad():
+            nn.init.xavier_uniform_(self.weight[:num_users])
+            nn.init.xavier_uniform_(self.weight[num_users:])
 
     def ego(self) -> torch.Tensor:
         """All layer-0 embeddings, users first: ``(num_users + num_items, d)``."""
-        return torch.cat([self.user.weight, self.item.weight])
+        return self.weight
+
+    def users(self) -> torch.Tensor:
+        """The user block ``(num_users, d)`` (a view)."""
+        return self.weight[: self.num_users]
 
 
 class GraphRecommender(Recommender[Any]):
@@ -289,7 +301,7 @@ class GraphRecommender(Recommender[Any]):
     ) -> torch.Tensor:
         """The normalized adjacency on the model's device (of given edges, or all training ones)."""
         assert self.net is not None
-        device = self.net.user.weight.device
+        device = self.net.weight.device
         if users is None or items is None:
             if self._adjacency is None or self._adjacency.device != device:
                 u, i = self.interaction_edges()
@@ -305,7 +317,7 @@ class GraphRecommender(Recommender[Any]):
         if self.social is None or not len(self.social):
             return None
         assert self.net is not None
-        device = self.net.user.weight.device
+        device = self.net.weight.device
         if self._social_adjacency is None or self._social_adjacency.device != device:
             adj = normalized_adjacency(
                 self.num_users, 0, np.zeros(0), np.zeros(0), self.social, items_as_nodes=False
@@ -351,33 +363,53 @@ class GraphRecommender(Recommender[Any]):
         """
         return {}
 
+    def contrast(
+        self,
+        view1: torch.Tensor,
+        view2: torch.Tensor,
+        users: torch.Tensor,
+        items: torch.Tensor,
+        temperature: float,
+    ) -> torch.Tensor:
+        """InfoNCE of users plus InfoNCE of items between two node views ``(U + I, d)``.
+
+        Args:
+            view1: first view of every node.
+            view2: second view of every node.
+            users: distinct user indices of the batch.
+            items: distinct item indices of the batch.
+            temperature: τ.
+        """
+        nodes = torch.cat([users, items + self.num_users])  # one gather per view
+        a, b = view1[nodes], view2[nodes]
+        k = len(users)
+        return graph_info_nce(a[:k], b[:k], temperature) + graph_info_nce(
+            a[k:], b[k:], temperature
+        )
+
     @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
         cfg = self.graph_config
         users, pos, neg = batch
-        neg = neg[:, 0]
+        b = len(users)
+        # one gather per table: each gather's backward writes a full-size gradient
+        nodes = torch.cat([users, pos + self.num_users, neg[:, 0] + self.num_users])  # (3b,)
         final, layers = self.propagate_train()
-        user_final, item_final = self.split_nodes(final)
-        u = user_final[users]  # (b, d)
-        pos_scores = (u * item_final[pos]).sum(dim=1)
-        neg_scores = (u * item_final[neg]).sum(dim=1)
-        rank = bpr_loss(pos_scores, neg_scores)
-        reg = (
-            self.net.user(users).pow(2).sum()
-            + self.net.item(pos).pow(2).sum()
-            + self.net.item(neg).pow(2).sum()
-        ) / (2 * len(users))
+        u, p, n = final[nodes].split(b)  # (b, d) each
+        rank = bpr_loss((u * p).sum(dim=1), (u * n).sum(dim=1))
+        reg = self.net.ego()[nodes].pow(2).sum() / (2 * b)
         terms: dict[str, torch.Tensor] = {"bpr": rank}
         loss = rank + cfg.reg_weight * reg
         unique_users = torch.unique(users)
         unique_items = torch.unique(pos)
+        user_final = final[: self.num_users]
         for key, value in self.contrastive_loss(unique_users, unique_items, final, layers).items():
             terms[key] = value
             loss = loss + value
         social = self.social_graph()
         if social is not None and cfg.social_weight > 0:
-            social_view, _ = propagate(social, self.net.user.weight, cfg.num_layers)
+            social_view, _ = propagate(social, self.net.users(), cfg.num_layers)
             term = graph_info_nce(
                 user_final[unique_users], social_view[unique_users], cfg.social_temperature
             )
@@ -394,11 +426,7 @@ class GraphRecommender(Recommender[Any]):
         """
         self._check_fitted()
         assert self.net is not None
-        key = (
-            id(self.net.user.weight),
-            self.net.user.weight._version,
-            self.net.item.weight._version,
-        )
+        key = (id(self.net.weight), self.net.weight._version)
         if self._cache is None or self._cache[0] != key:
             with torch.no_grad():
                 cfg = self.graph_config
