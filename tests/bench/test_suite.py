@@ -37,6 +37,13 @@ def test_topn_suite_has_the_issue_models():
         "cdae",
         "recvae",
         "cfgan",
+        "lightgcn",
+        "sgl",
+        "simgcl",
+        "xsimgcl",
+        "lightgcn-lr1e-2",
+        "xsimgcl-lr1e-2",
+        "sgl-lr1e-2",
     ]
 
 

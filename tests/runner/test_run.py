@@ -71,3 +71,31 @@ def test_old_field_name_in_an_experiment_names_the_new_one():
                 "model": {"name": "bert4rec", "hidden_dim": 32},
             }
         )
+
+
+def _graph_experiment(model: str, social: str) -> ExperimentConfig:
+    return ExperimentConfig.from_dict(
+        {
+            "data": {"dataset": "ml-100k", "social": social},  # not loaded: data passed in
+            "split": {"protocol": "temporal_ratio"},
+            "model": {"name": model, "embedding_dim": 8, "num_layers": 1, "epochs": 1}
+            if model != "ease"
+            else {"name": "ease"},
+            "train": {"progress": False, "num_threads": 1, "patience": None},
+            "eval": {"metrics": ["ndcg@10"]},
+        }
+    )
+
+
+def test_data_social_reaches_graph_models_and_is_refused_by_others(tmp_path):
+    from ssl4rec.testing.synthetic import block_interactions
+
+    path = tmp_path / "trust.tsv"
+    path.write_text("trustor\ttrustee\nu0\tu4\nu4\tu8\nu1\tu999\n", encoding="utf-8")
+    data = block_interactions()
+    result = run_experiment(_graph_experiment("lightgcn", str(path)), data=data)
+    vocab = result.split.train.user_vocab
+    expected = [[vocab.index("u0"), vocab.index("u4")], [vocab.index("u4"), vocab.index("u8")]]
+    np.testing.assert_array_equal(result.model.social, expected)
+    with pytest.raises(ConfigError, match="data.social is set but model 'ease'"):
+        run_experiment(_graph_experiment("ease", str(path)), data=data)

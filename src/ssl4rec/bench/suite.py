@@ -14,6 +14,7 @@ A suite is a YAML file (the ready ones live in ``ssl4rec/bench/suites/``)::
       - label: ease                     # row name (default: model.name)
         model: {name: ease, l2_reg: 250.0}
         train: {}                       # overrides of the shared train section
+        data: {}                        # overrides of the data section (e.g. social)
         tune: {}                        # grid chosen on validation
         timeout_s: 600                  # kill the cell after this long
         peers:                          # the same model in a peer library
@@ -57,7 +58,7 @@ _SUITE_KEYS = {
     "models",
 }
 _ENTRY_KEYS = {
-    "label", "model", "train", "tune", "timeout_s", "peers", "notes", "nproc", "privacy"
+    "label", "model", "train", "data", "tune", "timeout_s", "peers", "notes", "nproc", "privacy"
 }
 _REPORT_KEYS = {"primary", "columns", "beyond"}
 _KNOWN_PEERS = {"recbole"}
@@ -86,6 +87,8 @@ class ModelEntry:
     privacy: dict[str, Any] | None = None
     """The experiment ``privacy`` section (DP training; the cell also runs the
     membership audit, ``ssl4rec.privacy.audit``)."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """Overrides of the suite's ``data`` section (e.g. ``{social: trust.tsv}``)."""
 
     @property
     def model_name(self) -> str:
@@ -119,7 +122,7 @@ class Suite:
         """Plain experiment data of one (model, seed) cell."""
         model = {**copy.deepcopy(entry.model), "seed": int(seed)}
         out: dict[str, Any] = {
-            "data": copy.deepcopy(self.data),
+            "data": {**copy.deepcopy(self.data), **copy.deepcopy(entry.data)},
             "split": copy.deepcopy(self.split),
             "model": model,
             "train": {**copy.deepcopy(self.train), **copy.deepcopy(entry.train)},
@@ -357,6 +360,7 @@ def _parse_entries(value: Any, where: str, problems: list[str]) -> list[ModelEnt
                 notes=str(raw.get("notes") or ""),
                 nproc=nproc,
                 privacy=dict(raw["privacy"]) if raw.get("privacy") is not None else None,
+                data=dict(raw.get("data") or {}),
             )
         )
     return entries

@@ -16,6 +16,7 @@ from ssl4rec.models.base import Recommender
 from ssl4rec.models.configs.bpr import BPRConfig
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import bpr_loss
+from ssl4rec.models.nn.sampling import pair_batches
 
 __all__ = ["BPR", "BPRConfig"]
 
@@ -82,17 +83,7 @@ class BPR(Recommender[BPRConfig]):
         Yields:
             ``(users (b,), positives (b,), negatives (b, num_negatives))`` int64 tensors.
         """
-        csr = train.csr()
-        num_items = csr.shape[1]
-        users = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
-        items = csr.indices.astype(np.int64)
-        keys = torch.from_numpy(users * num_items + items)  # sorted: CSR is row-major, sorted
-        users_t, items_t = torch.from_numpy(users), torch.from_numpy(items)
-        order = torch.randperm(len(users_t), generator=generator)
-        for idx in order.split(self.config.batch_size):
-            u, pos = users_t[idx], items_t[idx]
-            neg = _sample_negatives(u, keys, num_items, self.config.num_negatives, generator)
-            yield u, pos, neg
+        return pair_batches(train.csr(), self.config.batch_size, self.config.num_negatives, generator)
 
     @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
@@ -143,29 +134,3 @@ class BPR(Recommender[BPRConfig]):
         assert self.net is not None
         return self.net.item.weight.detach().float().cpu().numpy()
 
-
-def _sample_negatives(
-    users: torch.Tensor,
-    positive_keys: torch.Tensor,
-    num_items: int,
-    num_negatives: int,
-    generator: torch.Generator,
-    max_rounds: int = 20,
-) -> torch.Tensor:
-    """Uniform items per user that are not among the user's positives (``(b, n)``).
-
-    Collisions are redrawn up to ``max_rounds`` times; users who consumed almost every
-    item may keep a positive after that (rare, and harmless for the loss).
-    """
-    shape = (len(users), num_negatives)
-    neg = torch.randint(num_items, shape, generator=generator)
-    base = users.unsqueeze(1) * num_items  # (b, 1)
-    for _ in range(max_rounds):
-        keys = base + neg
-        pos = torch.searchsorted(positive_keys, keys).clamp(max=len(positive_keys) - 1)
-        clash = positive_keys[pos] == keys
-        count = int(clash.sum())
-        if count == 0:
-            break
-        neg[clash] = torch.randint(num_items, (count,), generator=generator)
-    return neg

@@ -86,6 +86,22 @@ MODELS: dict[str, RegistryEntry] = {
         model="ssl4rec.models.cfgan:CFGAN",
         config="ssl4rec.models.configs.cfgan:CFGANConfig",
     ),
+    "lightgcn": RegistryEntry(
+        model="ssl4rec.models.lightgcn:LightGCN",
+        config="ssl4rec.models.configs.lightgcn:LightGCNConfig",
+    ),
+    "sgl": RegistryEntry(
+        model="ssl4rec.models.sgl:SGL",
+        config="ssl4rec.models.configs.sgl:SGLConfig",
+    ),
+    "simgcl": RegistryEntry(
+        model="ssl4rec.models.simgcl:SimGCL",
+        config="ssl4rec.models.configs.simgcl:SimGCLConfig",
+    ),
+    "xsimgcl": RegistryEntry(
+        model="ssl4rec.models.xsimgcl:XSimGCL",
+        config="ssl4rec.models.configs.xsimgcl:XSimGCLConfig",
+    ),
 }
 
 

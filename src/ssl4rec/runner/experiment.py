@@ -62,6 +62,9 @@ class DataConfig:
     """For csv: the field separator (default ``,``; ``\\t`` for .tsv)."""
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     """Cleaning steps applied after loading."""
+    social: str | None = None
+    """A user-user edge file (trust, friendship: two user-id columns) for the graph
+    models (lightgcn, sgl, simgcl, xsimgcl); see ``ssl4rec.data.sources.social``."""
 
     def __post_init__(self) -> None:
         c = Checks("DataConfig")

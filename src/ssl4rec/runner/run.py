@@ -117,7 +117,9 @@ def item_text_source(model_config: Any) -> EncodedItemText | None:
     )
 
 
-def build_model(config: ExperimentConfig, *, item_text: Any = None, **changes: Any) -> Any:
+def build_model(
+    config: ExperimentConfig, *, item_text: Any = None, social: Any = None, **changes: Any
+) -> Any:
     """A new, unfitted model from the experiment's model section.
 
     Args:
@@ -125,16 +127,30 @@ def build_model(config: ExperimentConfig, *, item_text: Any = None, **changes: A
         item_text: Item text vectors ``(num_items, t)`` or an ``ItemTextSource`` for a
             text model (default: ``item_text_source(model config)``); models that
             read no item text ignore it.
+        social: User-user edges ``(s, 2)`` (``data.social``), for graph models only.
         **changes: Model config fields to override.
+
+    Raises:
+        ConfigError: ``social`` edges for a model that does not read them.
     """
     from ssl4rec.models.registry import get_model_class
 
     model_cls = get_model_class(config.model_name)
     model_config = dataclasses.replace(config.model, **changes) if changes else config.model
+    extra: dict[str, Any] = {}
+    if social is not None:
+        if not getattr(model_cls, "reads_social", False):
+            raise ConfigError(
+                f"data.social is set but model {config.model_name!r} does not read a social "
+                f"graph; the graph models do: lightgcn, sgl, simgcl, xsimgcl"
+            )
+        extra["social"] = social
     source = item_text_source(model_config)
     if source is None:
-        return model_cls(model_config)
-    return model_cls(model_config, item_text=item_text if item_text is not None else source)
+        return model_cls(model_config, **extra)
+    return model_cls(
+        model_config, item_text=item_text if item_text is not None else source, **extra
+    )
 
 
 @dataclass
@@ -234,11 +250,16 @@ def run_experiment(
         if train_config.run_dir is None:
             train_config = dataclasses.replace(train_config, run_dir=str(run_dir / "train"))
 
+    social = None
+    if config.data.social is not None:
+        from ssl4rec.data.sources.social import load_social_edges
+
+        social = load_social_edges(config.data.social, split.train.user_vocab)
     tuning: list[dict[str, Any]] = []
     best_changes: dict[str, Any] = {}
     if config.tune:
-        best_changes, tuning = _grid_search(config, split, train_config, item_text)
-    model = build_model(config, item_text=item_text, **best_changes)
+        best_changes, tuning = _grid_search(config, split, train_config, item_text, social)
+    model = build_model(config, item_text=item_text, social=social, **best_changes)
     start = time.perf_counter()
     model.fit(split.train, valid=split.valid, train_config=train_config, privacy=config.privacy)
     fit_seconds = time.perf_counter() - start
@@ -289,14 +310,18 @@ def run_experiment(
 
 
 def _grid_search(
-    config: ExperimentConfig, split: Split, train_config: Any, item_text: Any = None
+    config: ExperimentConfig,
+    split: Split,
+    train_config: Any,
+    item_text: Any = None,
+    social: Any = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Pick the grid point with the best validation score (never looks at test)."""
     from ssl4rec.runner.tuning import grid_search
 
     def factory(params: dict[str, Any]) -> Any:
         try:
-            return build_model(config, item_text=item_text, **params)
+            return build_model(config, item_text=item_text, social=social, **params)
         except ConfigError as err:
             raise ConfigError(f"tune: {params} is not a valid model config: {err}") from None
 
