@@ -23,6 +23,7 @@ from ssl4rec.cli.quickstart import quickstart_command
 from ssl4rec.cli.recommend import recommend_command
 from ssl4rec.cli.serve import serve_command
 from ssl4rec.cli.train import train_command
+from ssl4rec.cli.update import update_command
 
 app = typer.Typer(
     name="ssl4rec",
@@ -43,6 +44,7 @@ app.command("explain")(explain_command)
 app.command("quickstart")(quickstart_command)
 app.command("bench")(bench_command)
 app.command("serve")(serve_command)
+app.command("update")(update_command)
 
 
 def _version(value: bool) -> None:

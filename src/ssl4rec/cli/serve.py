@@ -50,6 +50,17 @@ def serve_command(
         int | None, typer.Option(help="Intra-op threads for torch models (one request at a time).")
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    update_every: Annotated[
+        str | None,
+        typer.Option(help="Run an online update this often (e.g. 10m; ssl4rec update)."),
+    ] = None,
+    versions_dir: Annotated[
+        Path | None, typer.Option(help="Save accepted updates (and rejected ones) here.")
+    ] = None,
+    keep_versions: Annotated[int, typer.Option(help="Model versions kept for rollback.")] = 3,
+    update_tolerance: Annotated[
+        float, typer.Option(help="Accept an update when NDCG@10 ≥ the served one's − this.")
+    ] = 0.0,
 ) -> None:
     """Serve recommendations, explanations, events and the web page over HTTP."""
     from ssl4rec.errors import ConfigError
@@ -86,6 +97,9 @@ def serve_command(
     # load before binding the port, so a bad folder fails with one line naming the file
     loaded = load_model(model_dir)
     app = create_app(settings, model=loaded)
+    app.state.live_settings = _live_settings(
+        update_every, versions_dir, keep_versions, update_tolerance
+    )
     typer.echo(
         f"serving {loaded.name} from {model_dir} on http://{host}:{port}/ "
         f"(events: {settings.db}, api key: {'on' if settings.api_key else 'off'})"
@@ -93,3 +107,23 @@ def serve_command(
     if warning is not None:
         logging.getLogger("ssl4rec.serving").warning(warning)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def _live_settings(
+    update_every: str | None, versions_dir: Path | None, keep: int, tolerance: float
+) -> object:
+    """``LiveSettings`` from the serve options (``--update-every 10m`` ...)."""
+    from ssl4rec.errors import ConfigError
+    from ssl4rec.runner.online import UpdateConfig
+    from ssl4rec.serving.live import LiveSettings, parse_interval
+
+    try:
+        every = parse_interval(update_every) if update_every is not None else None
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return LiveSettings(
+        update_every_s=every,
+        versions_dir=str(versions_dir) if versions_dir is not None else None,
+        keep_versions=keep,
+        update=UpdateConfig(tolerance=tolerance),
+    )
