@@ -21,6 +21,7 @@ from ssl4rec.cli.evaluate import evaluate_command
 from ssl4rec.cli.explain import explain_command
 from ssl4rec.cli.quickstart import quickstart_command
 from ssl4rec.cli.recommend import recommend_command
+from ssl4rec.cli.replay import replay_command
 from ssl4rec.cli.serve import serve_command
 from ssl4rec.cli.train import train_command
 from ssl4rec.cli.update import update_command
@@ -45,6 +46,7 @@ app.command("quickstart")(quickstart_command)
 app.command("bench")(bench_command)
 app.command("serve")(serve_command)
 app.command("update")(update_command)
+app.command("replay")(replay_command)
 
 
 def _version(value: bool) -> None:
