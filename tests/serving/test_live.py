@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
+from fastapi import Request
 from fastapi.testclient import TestClient
 
 import pytest
@@ -186,3 +187,32 @@ def test_parse_interval() -> None:
     for bad in ("ten", "0m", "-1s"):
         with pytest.raises(ValueError, match="update-every"):
             parse_interval(bad)
+
+
+def test_a_request_finishes_on_the_version_it_started_with(text_model, tmp_path) -> None:
+    from ssl4rec.serving.routes import get_service
+
+    app = live_app(text_model, tmp_path)
+
+    @app.get("/_swap_midway")  # type: ignore[attr-defined, untyped-decorator]
+    async def swap_midway(request: Request) -> dict[str, int]:
+        live = request.app.state.live
+        live.add_item("mid", "amber story mid", {"title": "amber story mid"})  # swaps to v2
+        service = await get_service(request)
+        return {"pinned_items": service.num_items, "current_items": live.current.service.num_items}
+
+    with TestClient(app) as c:
+        res = c.get("/_swap_midway")
+        assert res.json() == {"pinned_items": 48, "current_items": 49}
+        assert res.headers["x-model-version"] == "1"
+        assert c.get("/health").headers["x-model-version"] == "2"
+
+
+def test_scheduled_updates_run(text_model, tmp_path) -> None:
+    import time
+
+    with TestClient(live_app(text_model, tmp_path, update_every_s=0.05)) as c:
+        deadline = time.time() + 10
+        while 'ssl4rec_updates_total{outcome="skipped"}' not in c.get("/metrics").text:
+            assert time.time() < deadline, "no scheduled update ran"
+            time.sleep(0.05)

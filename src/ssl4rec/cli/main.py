@@ -16,6 +16,7 @@ from ssl4rec import __version__
 from ssl4rec.cli import config as config_cmd
 from ssl4rec.cli import configs as configs_cmd
 from ssl4rec.cli import datasets as datasets_cmd
+from ssl4rec.cli import text as text_cmd
 from ssl4rec.cli.bench import bench_command
 from ssl4rec.cli.evaluate import evaluate_command
 from ssl4rec.cli.explain import explain_command
@@ -38,6 +39,7 @@ app = typer.Typer(
 app.add_typer(datasets_cmd.app, name="datasets")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(configs_cmd.app, name="configs")
+app.add_typer(text_cmd.app, name="text")
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)
