@@ -78,6 +78,7 @@ def serve_command(
         )
     key = read_api_key(api_key_file)
     warning = check_open_writes(host, key, allow_open_writes=allow_open_writes)
+    live = _live_settings(update_every, versions_dir, keep_versions, update_tolerance)
 
     import uvicorn
 
@@ -97,9 +98,7 @@ def serve_command(
     # load before binding the port, so a bad folder fails with one line naming the file
     loaded = load_model(model_dir)
     app = create_app(settings, model=loaded)
-    app.state.live_settings = _live_settings(
-        update_every, versions_dir, keep_versions, update_tolerance
-    )
+    app.state.live_settings = live
     typer.echo(
         f"serving {loaded.name} from {model_dir} on http://{host}:{port}/ "
         f"(events: {settings.db}, api key: {'on' if settings.api_key else 'off'})"
