@@ -129,6 +129,8 @@ def test_rollback_serves_the_previous_version(client) -> None:
     assert res.json()["version"] == 3 and res.json()["num_items"] == 48
     assert client.get("/items/new").status_code == 404
     assert client.get("/health").headers["x-model-version"] == "3"
+    assert [v["version"] for v in client.get("/admin/versions").json()] == [3]
+    assert client.post("/admin/rollback", headers=KEY).status_code == 409  # nothing older
     assert client.post("/admin/rollback").status_code == 401
 
 

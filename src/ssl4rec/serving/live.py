@@ -251,7 +251,10 @@ class LiveState:
         return version
 
     def rollback(self) -> Version:
-        """Serve the previous kept version again (as a new version number).
+        """Serve the previous kept version again, under a new version number.
+
+        The current version is dropped from the kept ones, so a second rollback goes
+        one further back.
 
         Raises:
             RequestError: 409 when no earlier version is kept.
@@ -268,7 +271,7 @@ class LiveState:
                 path=previous.path,
                 last_event_id=self.current.last_event_id,
             )
-            self.versions = [*self.versions[:-1], version][-self.live.keep_versions :]
+            self.versions = [*self.versions[:-2], version]
             self._swapped(version)
             logger.warning("rolled back to version %d (now %d)", previous.number, number)
             return version
