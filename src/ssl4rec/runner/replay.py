@@ -23,6 +23,7 @@ of them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -145,6 +146,7 @@ def replay_seed(config: ReplayConfig, seed: int) -> dict[str, Any]:
         windows = windows[: config.max_windows]
     users_raw, items_raw = data.user_vocab.ids, data.item_vocab.ids
     folded: dict[int, list[int]] = {}
+    update_cfg = dataclasses.replace(config.update, seed=seed)
     online = model
     per_window: dict[str, list[dict[str, float]]] = {p: [] for p in POLICIES}
     updates: list[dict[str, Any]] = []
@@ -174,7 +176,7 @@ def replay_seed(config: ReplayConfig, seed: int) -> dict[str, Any]:
             for u, i, t in zip(users, items, data.timestamps[window], strict=True)
         ]
         if (number + 1) % config.update_every == 0 and number + 1 < len(windows):
-            result = update_model(online, pending, old_events=consumed, config=config.update)
+            result = update_model(online, pending, old_events=consumed, config=update_cfg)
             updates.append({"after_window": number, **result.to_dict()})
             if result.accepted and result.model is not None:
                 online = result.model
