@@ -17,14 +17,17 @@ from ssl4rec.cli import config as config_cmd
 from ssl4rec.cli import configs as configs_cmd
 from ssl4rec.cli import datasets as datasets_cmd
 from ssl4rec.cli import privacy as privacy_cmd
+from ssl4rec.cli import text as text_cmd
 from ssl4rec.cli.bench import bench_command
 from ssl4rec.cli.compress import compress_command
 from ssl4rec.cli.evaluate import evaluate_command
 from ssl4rec.cli.explain import explain_command
 from ssl4rec.cli.quickstart import quickstart_command
 from ssl4rec.cli.recommend import recommend_command
+from ssl4rec.cli.replay import replay_command
 from ssl4rec.cli.serve import serve_command
 from ssl4rec.cli.train import train_command
+from ssl4rec.cli.update import update_command
 
 app = typer.Typer(
     name="ssl4rec",
@@ -38,6 +41,7 @@ app = typer.Typer(
 app.add_typer(datasets_cmd.app, name="datasets")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(configs_cmd.app, name="configs")
+app.add_typer(text_cmd.app, name="text")
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)
@@ -48,6 +52,8 @@ app.command("serve")(serve_command)
 app.command("compress")(compress_command)
 app.add_typer(privacy_cmd.app, name="privacy")
 app.command("forget")(privacy_cmd.forget_command)
+app.command("update")(update_command)
+app.command("replay")(replay_command)
 
 
 def _version(value: bool) -> None:

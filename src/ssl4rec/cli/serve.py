@@ -67,6 +67,17 @@ def serve_command(
     ssl_keyfile: Annotated[
         Path | None, typer.Option(help="Private key of --ssl-certfile (PEM).")
     ] = None,
+    update_every: Annotated[
+        str | None,
+        typer.Option(help="Run an online update this often (e.g. 10m; ssl4rec update)."),
+    ] = None,
+    versions_dir: Annotated[
+        Path | None, typer.Option(help="Save accepted updates (and rejected ones) here.")
+    ] = None,
+    keep_versions: Annotated[int, typer.Option(help="Model versions kept for rollback.")] = 3,
+    update_tolerance: Annotated[
+        float, typer.Option(help="Accept an update when NDCG@10 ≥ the served one's − this.")
+    ] = 0.0,
 ) -> None:
     """Serve recommendations, explanations, events and the web page over HTTP."""
     from ssl4rec.errors import ConfigError
@@ -88,6 +99,7 @@ def serve_command(
     db_key = read_key(db_key_file)
     tls = _tls_files(ssl_certfile, ssl_keyfile)
     warning = check_open_writes(host, key, allow_open_writes=allow_open_writes)
+    live = _live_settings(update_every, versions_dir, keep_versions, update_tolerance)
 
     import uvicorn
 
@@ -116,6 +128,7 @@ def serve_command(
 
     EventStore(settings.db_url, key=db_key).close()  # a wrong key fails here, in one line
     app = create_app(settings, model=loaded)
+    app.state.live_settings = live
     typer.echo(
         f"serving {loaded.name} from {model_dir} on http{'s' if tls else ''}://{host}:{port}/ "
         f"(events: {settings.db}, api key: {'on' if settings.api_key else 'off'})"
@@ -145,3 +158,23 @@ def _tls_files(certfile: Path | None, keyfile: Path | None) -> dict[str, str]:
         if not path.is_file():
             raise ConfigError(f"{path}: TLS file not found")
     return {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
+
+
+def _live_settings(
+    update_every: str | None, versions_dir: Path | None, keep: int, tolerance: float
+) -> object:
+    """``LiveSettings`` from the serve options (``--update-every 10m`` ...)."""
+    from ssl4rec.errors import ConfigError
+    from ssl4rec.runner.online import UpdateConfig
+    from ssl4rec.serving.live import LiveSettings, parse_interval
+
+    try:
+        every = parse_interval(update_every) if update_every is not None else None
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return LiveSettings(
+        update_every_s=every,
+        versions_dir=str(versions_dir) if versions_dir is not None else None,
+        keep_versions=keep,
+        update=UpdateConfig(tolerance=tolerance),
+    )

@@ -55,6 +55,7 @@ def create_app(settings: ServeSettings | None = None, model: Any = None) -> Any:
         raise ImportError("serving needs FastAPI; pip install 'ssl4rec[serve]'") from err
 
     from ssl4rec import __version__
+    from ssl4rec.serving import live_routes
     from ssl4rec.serving.routes import router
     from ssl4rec.serving.service import RecommendationService, RequestError
 
@@ -86,9 +87,11 @@ def create_app(settings: ServeSettings | None = None, model: Any = None) -> Any:
         )
         if app.state.service is None:
             logger.warning("no model to serve; model endpoints answer 503")
+        live_routes.start(app, model_dir)  # versions, new items, scheduled updates
         try:
             yield
         finally:
+            live_routes.stop(app)
             app.state.service = None
             store.close()
 
@@ -137,6 +140,7 @@ def create_app(settings: ServeSettings | None = None, model: Any = None) -> Any:
 
     from ssl4rec.serving.limits import BodySizeLimit
 
+    live_routes.install(app)  # POST /items, /admin/*, /metrics, X-Model-Version
     # outermost: an oversized body is refused before CORS, routing or parsing
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(router)

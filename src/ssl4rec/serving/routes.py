@@ -69,8 +69,8 @@ router = APIRouter(responses=_errors(413, 422, 503))
 
 # ---------------------------------------------------------------------- dependencies
 async def get_service(request: Request) -> RecommendationService:
-    """The loaded service; 503 while no model is loaded."""
-    service = getattr(request.app.state, "service", None)
+    """The service this request started on (``live.VersionHeader``); 503 while none is loaded."""
+    service = getattr(request.state, "service", None) or getattr(request.app.state, "service", None)
     if service is None:
         raise RequestError(503, "model", "model not loaded")
     return service
@@ -248,9 +248,11 @@ async def models(service: Service) -> dict[str, Any]:
 
 
 @router.get("/model-info", tags=["status"])
-async def model_info(service: Service) -> dict[str, Any]:
-    """The loaded model (same as the one entry of ``/models``)."""
-    return service.info()
+async def model_info(request: Request, service: Service) -> dict[str, Any]:
+    """The loaded model (same as the one entry of ``/models``) and its version."""
+    live = getattr(request.app.state, "live", None)
+    versions = {v.service: v.number for v in live.versions} if live is not None else {}
+    return {**service.info(), "version": versions.get(service)}
 
 
 # ---------------------------------------------------------------------- users
