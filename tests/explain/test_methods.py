@@ -380,6 +380,11 @@ EXPECTED = {
     "cdae": [*OCCLUSION, "integrated-gradients", "gradient-x-input"],
     "recvae": [*OCCLUSION, "gradient-x-input"],
     "cfgan": [*OCCLUSION, "integrated-gradients", "gradient-x-input"],
+    "dp-pop": OCCLUSION,
+    "lightgcn": ["dot-product", *OCCLUSION],
+    "sgl": ["dot-product", *OCCLUSION],
+    "simgcl": ["dot-product", *OCCLUSION],
+    "xsimgcl": ["dot-product", *OCCLUSION],
 }
 
 
