@@ -170,3 +170,75 @@ def test_attention_of_a_model_without_it_is_422(client) -> None:
     ):
         assert r.status_code == 422 and r.json()["field"] == "model"
         assert "EASE has no attention" in r.json()["detail"]
+
+
+# ---------------------------------------------------------------------- word weights
+WORDS = ["amber", "basalt", "cobalt", "dune", "ember", "fjord"]
+
+
+@pytest.fixture(scope="module")
+def titled_text_model():
+    """An ID + text SASRec whose item table has titles, encoded by a hash encoder."""
+    import polars as pl
+
+    from ssl4rec.data.interactions import Interactions
+    from ssl4rec.models.sasrec import SASRec, SASRecConfig
+    from ssl4rec.testing.fakes import HashTextEncoder
+    from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, block_interactions
+    from ssl4rec.text.templates import item_texts
+
+    base = block_interactions(num_users=60, num_items=24)
+    ids = base.item_vocab.to_list()
+    titles = [f"{WORDS[n % len(WORDS)]} story {n}" for n in range(len(ids))]
+    data = Interactions(
+        users=base.users,
+        items=base.items,
+        weights=base.weights,
+        timestamps=base.timestamps,
+        user_vocab=base.user_vocab,
+        item_vocab=base.item_vocab,
+        item_table=pl.DataFrame({"item_id": ids, "title": titles}),
+        name="titled-blocks",
+    )
+    vectors = HashTextEncoder(16).encode(item_texts(data, "{title}"))
+    config = SASRecConfig(
+        **{**TINY_SEQUENTIAL, "epochs": 3},  # type: ignore[arg-type]
+        item_repr="id+text",
+        text_template="{title}",
+    )
+    return SASRec(config, item_text=vectors).fit(data)
+
+
+def test_tokens_true_weighs_the_words_of_the_item_text(titled_text_model, settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from ssl4rec.testing.fakes import HashTextEncoder
+
+    model = titled_text_model
+    encoder = HashTextEncoder(16)
+    app = create_app(settings, model=model)
+    app.state.text_encoder = encoder  # type: ignore[attr-defined]
+    user = "u0"
+    history = model.history.sequence(model.user_vocab.index(user))
+    with TestClient(app) as c:
+        item = c.get(f"/users/{user}/recommendations", params={"k": 1}).json()["items"][0]["item"]
+        index = model.item_vocab.index(item)
+        url = f"/users/{user}/recommendations/{item}/explanation"
+        assert c.get(url).json()["tokens"] is None  # words only when asked
+        body = c.get(url, params={"tokens": "true"}).json()
+        texts = [f"{WORDS[n % len(WORDS)]} story {n}" for n in range(model.num_items)]
+        expected = explain(model, history, [index], encoder=encoder, item_texts=texts)[0]
+        assert [t["token"] for t in body["tokens"]] == [w for w, _ in expected.tokens]
+        assert np.allclose([t["weight"] for t in body["tokens"]], [w for _, w in expected.tokens])
+        assert {t["token"] for t in body["tokens"]} <= set(texts[index].split())
+        session = c.post(
+            "/explanations",
+            json={"items": list(model.item_vocab.raw(history)), "item": item, "tokens": True},
+        ).json()
+        assert [t["token"] for t in session["tokens"]] == [w for w, _ in expected.tokens]
+
+
+def test_tokens_for_a_model_without_item_text_is_422(client) -> None:
+    r = client.get("/users/u0/recommendations/i5/explanation", params={"tokens": "true"})
+    assert r.status_code == 422 and r.json()["field"] == "tokens"
+    assert "reads item text" in r.json()["detail"]

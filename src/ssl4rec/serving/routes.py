@@ -170,9 +170,11 @@ def _explanation(
     *,
     method: str | None,
     top: int,
+    tokens: bool = False,
+    encoder: Any = None,
 ) -> Explanation:
     """Explain ``index`` after ``history``; the popularity fallback when it is empty."""
-    result = service.explain(history, [index], method=method)[0]
+    result = service.explain(history, [index], method=method, tokens=tokens, encoder=encoder)[0]
     fallback = not len(history)
     return Explanation(
         user=user,
@@ -298,20 +300,41 @@ async def user_recommendations(
     responses=_errors(404),
 )
 async def explanation(
+    request: Request,
     service: Service,
     user: str,
     item: str,
     method: Method = None,
     top: Annotated[int, Query(ge=1, le=100, description="Reasons listed in because.")] = 10,
+    tokens: Annotated[
+        bool, Query(description="Also weigh the words of the item's text (text models).")
+    ] = False,
 ) -> Any:
     """Why ``item`` is recommended to ``user``: every history item's weight and a sentence.
 
     422 names ``method`` when the model does not support it (the supported ones are
-    listed). A user without history gets the labelled popularity fallback.
+    listed), or ``tokens`` for a model that reads no item text. A user without
+    history gets the labelled popularity fallback.
     """
     index = service.item_index(item)
     history, _known = service.user_history(user)
-    return _json(_explanation(service, user, index, history, method=method, top=top))
+    return _json(
+        _explanation(
+            service,
+            user,
+            index,
+            history,
+            method=method,
+            top=top,
+            tokens=tokens,
+            encoder=_text_encoder(request),
+        )
+    )
+
+
+def _text_encoder(request: Request) -> Any:
+    """The app's item-text encoder if one was set (``app.state.text_encoder``)."""
+    return getattr(request.app.state, "text_encoder", None)
 
 
 @router.get(
@@ -379,11 +402,24 @@ async def session_recommendations(service: Service, body: SessionRequest) -> Any
     tags=["sessions"],
     responses=_errors(404),
 )
-async def session_explanation(service: Service, body: ExplanationRequest) -> Any:
+async def session_explanation(
+    request: Request, service: Service, body: ExplanationRequest
+) -> Any:
     """Why ``item`` is recommended after an anonymous session (as the user endpoint)."""
     index = service.item_index(body.item)
     history = _check_session(service, body.items)
-    return _json(_explanation(service, None, index, history, method=body.method, top=body.top))
+    return _json(
+        _explanation(
+            service,
+            None,
+            index,
+            history,
+            method=body.method,
+            top=body.top,
+            tokens=body.tokens,
+            encoder=_text_encoder(request),
+        )
+    )
 
 
 @router.post(

@@ -189,6 +189,8 @@ class ExplanationRequest(_Strict):
     """An explanation method the model supports; the model's default when omitted."""
     top: int = Field(10, ge=1, le=100)
     """Reasons listed in ``because``."""
+    tokens: bool = False
+    """Also weigh the words of the item's text (text-enhanced models)."""
 
 
 class AttentionOut(BaseModel):

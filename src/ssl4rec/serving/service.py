@@ -23,6 +23,7 @@ import torch
 from ssl4rec.errors import Ssl4recError
 from ssl4rec.explain import Explanation, supported_methods
 from ssl4rec.explain import explain as explain_items
+from ssl4rec.explain.tokens import reads_item_text
 from ssl4rec.models.base import Recommender
 from ssl4rec.models.capabilities import ItemVectors, QueryVectors
 from ssl4rec.models.nn.sequential import SequentialRecommender
@@ -30,6 +31,8 @@ from ssl4rec.serving.limits import quote
 from ssl4rec.serving.retrieval import VectorIndex, build_index, top_k_rows
 from ssl4rec.serving.settings import ServeSettings
 from ssl4rec.serving.store import EventRecord, EventStore, StoredEvent
+from ssl4rec.text.encoder import ItemTextEncoder
+from ssl4rec.text.templates import table_texts
 
 __all__ = ["RecommendationService", "RequestError", "Scored"]
 
@@ -127,6 +130,8 @@ class RecommendationService:
         if isinstance(model, SequentialRecommender):
             maps = np.asarray(model.attention_maps(np.zeros(1, dtype=np.int64)))
             self.attention_shape = (int(maps.shape[0]), int(maps.shape[1]))
+        self._text_encoder: ItemTextEncoder | None = None  # loaded by the first tokens=true
+        self._item_texts: list[str] | None = None
         self.loaded_at = time.time()
 
     # ------------------------------------------------------------------ ids and histories
@@ -270,16 +275,55 @@ class RecommendationService:
         return method
 
     def explain(
-        self, history: np.ndarray, items: Sequence[int], *, method: str | None = None
+        self,
+        history: np.ndarray,
+        items: Sequence[int],
+        *,
+        method: str | None = None,
+        tokens: bool = False,
+        encoder: ItemTextEncoder | None = None,
     ) -> list[Explanation]:
         """Why each of ``items`` is recommended after ``history``, through ``ssl4rec.explain``.
 
         Every history position gets a weight (``Explanation.weights``, oldest first);
-        an empty history gives the labelled popularity explanation.
+        an empty history gives the labelled popularity explanation. With ``tokens``
+        a text-enhanced model also weighs the words of each item's text: the texts
+        are rendered from the model's item table with its template, and re-encoded
+        by ``encoder`` (default: the model's own ``text_encoder``, loaded once).
+
+        Raises:
+            RequestError: 422 naming ``method`` (unsupported) or ``tokens`` (a model
+                that reads no item text).
         """
         method = self.check_method(method)
+        history = np.asarray(history, dtype=np.int64)
+        text: dict[str, Any] = {}
+        if tokens and len(history):
+            text = self._token_inputs(encoder)
         # gradient methods need autograd: no torch.no_grad() here
-        return explain_items(self.model, np.asarray(history, dtype=np.int64), items, method=method)
+        return explain_items(self.model, history, items, method=method, **text)
+
+    def _token_inputs(self, encoder: ItemTextEncoder | None) -> dict[str, Any]:
+        """``encoder`` and ``item_texts`` for word weights; 422 for an ID-only model."""
+        if not reads_item_text(self.model):
+            raise RequestError(
+                422,
+                "tokens",
+                f"tokens needs a model that reads item text; {type(self.model).__name__} "
+                "here does not (item_repr 'id')",
+            )
+        config = self.model.config
+        if encoder is None:
+            if self._text_encoder is None:
+                from ssl4rec.text.sentence_transformers import SentenceTransformerEncoder
+
+                self._text_encoder = SentenceTransformerEncoder(config.text_encoder)
+            encoder = self._text_encoder
+        if self._item_texts is None:
+            self._item_texts = table_texts(
+                self.model.item_table, self.num_items, config.text_template
+            )
+        return {"encoder": encoder, "item_texts": self._item_texts}
 
     def attention(self, history: np.ndarray, *, layer: int | None, head: int | None) -> np.ndarray:
         """Attention of the scoring position over ``history``, float64 ``(len(history),)``.

@@ -24,10 +24,13 @@ import re
 import string
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["TEXT_FIELDS", "TEMPLATES", "item_texts", "render_template"]
 
@@ -78,11 +81,20 @@ def item_texts(data: Interactions, template: str | Sequence[str] | None = None) 
             column (the message names it and lists the columns), or a malformed
             format string.
     """
+    return table_texts(data.item_table, data.num_items, template)
+
+
+def table_texts(
+    table: pl.DataFrame | None, n: int, template: str | Sequence[str] | None = None
+) -> list[str]:
+    """``item_texts`` from an item table alone (one row per item index, ``n`` items).
+
+    A saved model keeps its ``item_table``, so a server renders the texts its model
+    was trained on without the training data.
+    """
     segments = _segments(template)
-    table = data.item_table
     columns = [] if table is None else [c for c in table.columns if c != "item_id"]
     fields = _check_fields(segments, columns, single=_is_single(template))
-    n = data.num_items
     if table is None or not fields:
         rows: list[dict[str, Any]] = [{} for _ in range(n)]
     else:
