@@ -643,7 +643,8 @@ def render_markdown(results: dict[str, Any], command: str) -> str:
         "requests), every server running at once and tested in turn, 3 rounds, the "
         "median of the rounds.",
         "",
-        f"- Produced by: `{command}`",
+        *(f"- Measured by: `{c}`" for c in results.get("commands", [])),
+        f"- Report: `{command}`",
         "",
     ]
     return "\n".join(lines)

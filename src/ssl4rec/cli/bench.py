@@ -173,5 +173,7 @@ def _compression(
             cases=cases.split(",") if cases else None,
             seeds=list(range(seeds)) if seeds else None,
         )
+        results.setdefault("commands", []).append(command)
+        (out_dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     report = compression.write(results, out_dir, command, docs)
     typer.echo(report.read_text(encoding="utf-8"))
