@@ -336,6 +336,7 @@ def test_sentence_falls_back_to_raw_ids_without_titles(ease, blocks):
 # ---------------------------------------------------------------------- families
 EXPECTED = {
     "pop": ["occlusion"],
+    "dp-pop": ["occlusion"],
     "itemknn": ["item-weights", "occlusion"],
     "ease": ["item-weights", "occlusion"],
     "bpr": ["dot-product", "occlusion"],
