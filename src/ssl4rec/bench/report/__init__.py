@@ -65,8 +65,8 @@ def write_report(suite: Suite, out_dir: str | Path, *, docs: str | Path | None =
     title = f"{suite.name}: {suite.primary} against ε"
     eps_plot = privacy_plot(records, suite.primary, plot_dir / f"bench-{suite.name}-epsilon.png", title)
     if eps_plot is not None:
-        plots["privacy"] = eps_plot
-        rel["privacy"] = os.path.relpath(eps_plot, base)
+        plots["ndcg against epsilon"] = eps_plot
+        rel["ndcg against epsilon"] = os.path.relpath(eps_plot, base)
     body = render_markdown(suite, results, out, plots=rel)
     if docs is not None:
         update_doc(docs, suite.name, body)

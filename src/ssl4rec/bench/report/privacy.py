@@ -56,7 +56,7 @@ def privacy_lines(records: Sequence[Mapping[str, Any]], primary: str) -> list[st
     for label, group in by_label.items():
         r0 = group[0]
         spent = r0["privacy"]
-        eps = _mean([_eps(r) for r in group])
+        eps = _eps(r0) if all(_eps(r) == math.inf for r in group) else _mean([_eps(r) for r in group])
         metric = _mean([r["metrics"][primary] for r in group])
         fit = _mean([r.get("fit_s") for r in group])
         ref = base.get(str(r0.get("model_name")))
@@ -91,7 +91,8 @@ def privacy_plot(records: Sequence[Mapping[str, Any]], primary: str, path: Path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    finite = sorted({_eps(r) for r in cells if math.isfinite(_eps(r))})
+    # ticks at the spent ε rounded to 2 digits (runs of one target land on one tick)
+    finite = sorted({float(f"{_eps(r):.2g}") for r in cells if math.isfinite(_eps(r))})
     inf_x = (max(finite) if finite else 1.0) * 4
     series: dict[str, dict[float, list[float]]] = {}
     for r in cells:
