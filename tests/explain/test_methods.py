@@ -347,6 +347,10 @@ EXPECTED = {
     "cdae": ["occlusion", "integrated-gradients", "gradient-x-input"],
     "recvae": ["occlusion", "gradient-x-input"],
     "cfgan": ["occlusion", "integrated-gradients", "gradient-x-input"],
+    "lightgcn": ["dot-product", "occlusion"],  # graph models: pooled propagated item vectors
+    "sgl": ["dot-product", "occlusion"],
+    "simgcl": ["dot-product", "occlusion"],
+    "xsimgcl": ["dot-product", "occlusion"],
 }
 
 
