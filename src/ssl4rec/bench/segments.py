@@ -221,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for text in args.pair:
         a, _, b = text.partition(",")
         for cold in (None, args.cold_below):
+            if cold is not None and rows and rows[0].users["cold"] < 2:
+                continue  # no paired test over fewer than two cold users
             result = dict(paired_rows(out_dir, a, b, suite.seeds, args.metric, counts, cold))
             result["users"] = "cold" if cold else "all"
             pairs.append(result)
