@@ -6,7 +6,6 @@ EASE and ItemKNN cannot be trained privately, Pop can once its counts are noisy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,28 +13,23 @@ import torch
 from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import Recommender
 from ssl4rec.models.configs.dp_pop import DPPopConfig
+from ssl4rec.models.pop import CountRanker
 from ssl4rec.privacy.config import PrivacyConfig, default_delta
 from ssl4rec.privacy.mechanisms import noisy_counts
 
 __all__ = ["DPPop", "DPPopConfig"]
 
 
-class DPPop(Recommender[DPPopConfig]):
+class DPPop(CountRanker[DPPopConfig]):
     """Ranks items by noisy, per-user normalised counts (``ssl4rec.privacy.mechanisms``).
 
     Without an experiment ``privacy`` section it uses ``PrivacyConfig()``'s defaults
     (ε = 8, δ = 0.1 / users).
     """
 
-    closed_form = True
     name = "dp-pop"
     config_class = DPPopConfig
-
-    def __init__(self, config: DPPopConfig | None = None, **kwargs: Any) -> None:
-        super().__init__(config, **kwargs)
-        self.counts: torch.Tensor | None = None
 
     @override
     def solve(self, train: Interactions) -> None:
@@ -56,18 +50,3 @@ class DPPop(Recommender[DPPopConfig]):
         )
         self.counts = torch.from_numpy(counts.astype(np.float32))
         return report
-
-    @override
-    def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
-        self._check_fitted()
-        assert self.counts is not None
-        return self.counts.unsqueeze(0).expand(len(histories), -1).clone()
-
-    @override
-    def extra_state(self) -> dict[str, torch.Tensor]:
-        assert self.counts is not None
-        return {"counts": self.counts}
-
-    @override
-    def load_extra_state(self, state: Mapping[str, torch.Tensor]) -> None:
-        self.counts = state["counts"].float()

@@ -10,26 +10,23 @@ import torch
 from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
-from ssl4rec.models.base import Recommender
+from ssl4rec.models.base import C, Recommender
 from ssl4rec.models.configs.pop import PopConfig
 
-__all__ = ["Pop", "PopConfig"]
+__all__ = ["CountRanker", "Pop", "PopConfig"]
 
 
-class Pop(Recommender[PopConfig]):
-    """Ranks items by their number of training events (ties by item index)."""
+class CountRanker(Recommender[C]):
+    """Ranks every history's candidates by one score per item, ``counts`` (Pop, DP-Pop).
+
+    Subclasses fill ``counts`` in ``solve``; scoring and persistence are shared.
+    """
 
     closed_form = True
-    name = "pop"
-    config_class = PopConfig
 
-    def __init__(self, config: PopConfig | None = None, **kwargs: Any) -> None:
+    def __init__(self, config: C | None = None, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.counts: torch.Tensor | None = None
-
-    @override
-    def solve(self, train: Interactions) -> None:
-        self.counts = torch.from_numpy(train.item_counts.astype(np.float32))
 
     @override
     def score_history(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
@@ -45,3 +42,14 @@ class Pop(Recommender[PopConfig]):
     @override
     def load_extra_state(self, state: Mapping[str, torch.Tensor]) -> None:
         self.counts = state["counts"].float()
+
+
+class Pop(CountRanker[PopConfig]):
+    """Ranks items by their number of training events (ties by item index)."""
+
+    name = "pop"
+    config_class = PopConfig
+
+    @override
+    def solve(self, train: Interactions) -> None:
+        self.counts = torch.from_numpy(train.item_counts.astype(np.float32))
