@@ -163,13 +163,19 @@ def test_onnx_backend_serves_and_model_info_says_so(runs, tmp_path):
     compress_run(runs / "sasrec", tmp_path / "o", CompressConfig(method="onnx"))
     model_dir = tmp_path / "o" / "model"
     torch_model = load_model(model_dir)
-    settings = ServeSettings(model_dir=str(model_dir), db=":memory:")
+    settings = ServeSettings(model_dir=str(model_dir), db=":memory:", api_key="secret")
     served = onnx_backed(torch_model, model_dir, backend="onnx", threads=1)
     user = torch_model.user_vocab.raw([3])[0]
     with TestClient(create_app(settings, model=served)) as client:
         info = client.get("/model-info").json()
         assert info["backend"] == "onnx" and info["compression"]["method"] == "onnx"
         got = [r["item"] for r in client.get(f"/users/{user}/recommendations?k=10").json()["items"]]
+        # the exported graph has a fixed catalog and fixed weights: no new items, no updates
+        key = {"X-API-Key": "secret"}
+        added = client.post("/items", json={"item": "new", "text": "a new item"}, headers=key)
+        assert added.status_code == 409 and "served through onnx" in added.json()["detail"]
+        updated = client.post("/admin/update", headers=key)
+        assert updated.status_code == 409 and "served through onnx" in updated.json()["detail"]
     assert got == list(torch_model.recommend(user, 10).items[0])
 
 

@@ -27,6 +27,13 @@ def test_serve_refuses_open_writes_on_a_public_address(tmp_path, monkeypatch) ->
     assert "--allow-open-writes" in str(result.exception)
 
 
+def test_serve_refuses_scheduled_updates_of_an_onnx_graph(tmp_path) -> None:
+    args = ["serve", "--model", str(tmp_path), "--backend", "onnx", "--update-every", "10m"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    assert "--update-every needs the torch backend" in str(result.exception)
+
+
 def test_serve_missing_model_names_the_folder(tmp_path) -> None:
     result = CliRunner().invoke(app, ["serve", "--model", str(tmp_path / "missing")])
     assert result.exit_code != 0

@@ -99,6 +99,13 @@ def serve_command(
     db_key = read_key(db_key_file)
     tls = _tls_files(ssl_certfile, ssl_keyfile)
     warning = check_open_writes(host, key, allow_open_writes=allow_open_writes)
+    if backend != "torch" and update_every is not None:
+        from ssl4rec.errors import ConfigError
+
+        raise ConfigError(
+            f"--update-every needs the torch backend: the {backend} graph cannot be trained; "
+            "drop --backend or --update-every"
+        )
     live = _live_settings(update_every, versions_dir, keep_versions, update_tolerance)
 
     import uvicorn

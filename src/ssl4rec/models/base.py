@@ -68,6 +68,10 @@ class Recommender(ABC, Generic[C]):
     """Sequential models score an ordered history; others an item set."""
     closed_form: ClassVar[bool] = False
     """Fitted by ``solve`` in one pass (EASE, ItemKNN, Pop) instead of the trainer."""
+    backend: ClassVar[str] = "torch"
+    """What runs the scoring path: ``"torch"``, or ``"onnx"`` for a model served
+    through ONNX Runtime (``ssl4rec.compress``), whose exported graph has a fixed
+    catalog and fixed weights."""
     explanation_method: ClassVar[str | None] = None
     """The explanation method measured most faithful for this family (its name in
     ``ssl4rec.explain``; docs/explanations.md), made the default when it supports the

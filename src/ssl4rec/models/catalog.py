@@ -37,6 +37,11 @@ __all__ = ["cannot_add_items", "mark_trained", "text_width", "with_items"]
 def cannot_add_items(model: Recommender[Any]) -> str | None:
     """Why ``model`` cannot rank new items, or ``None`` when it can (text models)."""
     name = type(model).__name__
+    if model.backend != "torch":
+        return (
+            f"{name} is served through {model.backend} (serve --backend {model.backend}): "
+            "its exported graph has a fixed catalog; serve the torch backend to add items"
+        )
     if not isinstance(model, SequentialRecommender):
         return (
             f"{name} cannot rank items unseen in training: it learned one parameter per "

@@ -366,6 +366,14 @@ class LiveState:
 
     def _update(self) -> UpdateResult:
         base = self.current
+        backend = base.service.model.backend
+        if backend != "torch":
+            raise RequestError(
+                409,
+                "model",
+                f"the model is served through {backend} (serve --backend {backend}), whose "
+                "exported graph cannot be trained; serve the torch backend to update it",
+            )
         rows = stored_events(self.store)
         new = [(u, i, t) for n, u, i, t in rows if n > base.last_event_id]
         old = [(u, i, t) for n, u, i, t in rows if n <= base.last_event_id]

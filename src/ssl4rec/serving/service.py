@@ -424,7 +424,7 @@ class RecommendationService:
             "meta": meta,
             "metrics": metrics,
             "compression": meta.get("compression"),
-            "backend": getattr(self.model, "backend", "torch"),
+            "backend": self.model.backend,
             "num_users": len(self.user_vocab),
             "num_items": self.num_items,
             "is_sequential": bool(self.model.is_sequential),
