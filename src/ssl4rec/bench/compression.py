@@ -40,23 +40,24 @@ _SEQ_TRAIN = {
     "progress": False,
     "time_budget_s": 180,
 }
+_SASREC_TEXT: dict[str, Any] = {
+    "name": "sasrec",
+    "item_repr": "id+text",
+    "max_seq_len": 50,
+    "embedding_dim": 64,
+    "num_layers": 2,
+    "num_heads": 2,
+    "dropout": 0.2,
+    "loss": "ce",
+    "seen_bias": True,
+    "batch_size": 32,
+}
+"""SASRec ID + text as the shipped ml-100k config trains it."""
 CASES: dict[str, dict[str, Any]] = {
     "ml100k-sasrec-text": {
         "data": {"dataset": "ml-100k"},
         "split": {"protocol": "loo"},
-        "model": {
-            "name": "sasrec",
-            "item_repr": "id+text",
-            "max_seq_len": 50,
-            "embedding_dim": 64,
-            "num_layers": 2,
-            "num_heads": 2,
-            "dropout": 0.2,
-            "loss": "ce",
-            "seen_bias": True,
-            "batch_size": 32,
-            "text_template": "movielens",
-        },
+        "model": {**_SASREC_TEXT, "text_template": "movielens"},
         "train": _SEQ_TRAIN,
         "methods": [
             "int8-dynamic",
@@ -95,20 +96,9 @@ CASES: dict[str, dict[str, Any]] = {
         "prune": {"finetune_epochs": 200, "patience": 20, "time_budget_s": 60},
     },
     "amazon-scientific-sasrec-text": {
-        "data": {"path": "/work/shared/data/amazon-scientific"},
+        "data": {"path": "../shared/data/amazon-scientific"},
         "split": {"protocol": "loo"},
-        "model": {
-            "name": "sasrec",
-            "item_repr": "id+text",
-            "max_seq_len": 50,
-            "embedding_dim": 64,
-            "num_layers": 2,
-            "num_heads": 2,
-            "dropout": 0.2,
-            "loss": "ce",
-            "seen_bias": True,
-            "batch_size": 32,
-        },
+        "model": _SASREC_TEXT,
         "train": _SEQ_TRAIN,
         "methods": ["int8", "fp16", "prune-50", "distill", "onnx"],
     },

@@ -7,7 +7,7 @@ creation and all problems are reported together, each naming its field.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from ssl4rec.config.base import Checks
 
@@ -24,17 +24,7 @@ Method = Literal[
     "distill",
     "onnx",
 ]
-METHODS: tuple[str, ...] = (
-    "int8",
-    "int8-dynamic",
-    "int8-embeddings",
-    "fp16",
-    "bf16",
-    "prune",
-    "prune-structured",
-    "distill",
-    "onnx",
-)
+METHODS: tuple[str, ...] = get_args(Method)
 """Every compression method; ``ssl4rec.compress.supported_methods`` says which fit a model."""
 
 
