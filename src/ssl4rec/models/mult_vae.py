@@ -30,6 +30,7 @@ class _MultVAENet(nn.Module):
         dims = [num_items, *config.hidden_dims]
         act = config.activation
         self.latent_dim = config.embedding_dim
+        self.noise_std = config.noise_std
         self.drop = nn.Dropout(config.dropout)
         self.encoder = MLP(  # -> (mu, logvar)
             [*dims, 2 * config.embedding_dim], act=act, sparse_input=config.sparse_input
@@ -39,14 +40,14 @@ class _MultVAENet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Rows ``(batch, num_items)`` (dense or sparse CSR) -> logits ``(batch, num_items)``, mu, logvar ``(batch, d)``.
 
-        In training mode z is sampled with the reparameterisation trick; in eval mode
-        z = mu.
+        In training mode z is sampled with the reparameterisation trick (ε scaled by
+        the config's ``noise_std``); in eval mode z = mu.
         """
         h = corrupt_rows(x, self.drop, normalize=True)
         stats = self.encoder(h)  # (batch, 2 d)
         mu, logvar = stats[:, : self.latent_dim], stats[:, self.latent_dim :]
         if self.training:
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            z = mu + self.noise_std * torch.randn_like(mu) * torch.exp(0.5 * logvar)
         else:
             z = mu
         return self.decoder(z), mu, logvar

@@ -17,7 +17,13 @@ from ssl4rec.models.configs.recvae import RecVAEConfig
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import log_normal
-from ssl4rec.models.nn.sparse_input import corrupt_rows, densify, input_linear, row_sums
+from ssl4rec.models.nn.sparse_input import (
+    SparseInputLinear,
+    corrupt_rows,
+    densify,
+    input_linear,
+    row_sums,
+)
 
 __all__ = ["RecVAE", "RecVAEConfig"]
 
@@ -73,17 +79,31 @@ class _CompositePrior(nn.Module):
         return torch.logsumexp(torch.stack(parts, dim=-1), dim=-1)  # (batch, latent)
 
 
+def _xavier_init(module: nn.Module) -> None:
+    """Xavier-normal weights and zero biases for every linear layer of ``module``."""
+    for layer in module.modules():
+        # SparseInputLinear stores its weight (in, out): the same fans, the same std
+        if isinstance(layer, nn.Linear | SparseInputLinear):
+            nn.init.xavier_normal_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+
 class _RecVAENet(nn.Module):
     def __init__(self, num_items: int, config: RecVAEConfig) -> None:
         super().__init__()
         hidden, latent = config.hidden_dims[0], config.embedding_dim
+        self.noise_std = config.noise_std
         self.encoder = _Encoder(num_items, hidden, latent, sparse=config.sparse_input)
         self.decoder = nn.Linear(latent, num_items)
+        if config.init == "xavier":
+            _xavier_init(self)
 
     def forward(self, x: torch.Tensor, dropout: float) -> tuple[torch.Tensor, ...]:
         """Rows ``(batch, num_items)`` -> logits ``(batch, num_items)``, z, mu, logvar."""
         mu, logvar = self.encoder(x, dropout)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
+        if not self.training:
+            return self.decoder(mu), mu, mu, logvar
+        z = mu + self.noise_std * torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return self.decoder(z), z, mu, logvar
 
 

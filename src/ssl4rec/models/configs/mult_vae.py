@@ -22,6 +22,11 @@ class MultVAEConfig(AutoencoderConfig):
     """Largest KL weight β; in [0, 1]."""
     total_anneal_steps: int = 200_000
     """Optimizer steps over which β grows linearly from 0 to ``anneal_cap``; 0 = cap at once."""
+    noise_std: float = 1.0
+    """Standard deviation of ε in the training sample z = μ + ε·σ; ≥ 0.
+
+    1 samples the posterior as in the paper; RecBole 1.2.1 draws ε with standard
+    deviation 0.01 (almost z = μ, a denoising autoencoder with a KL penalty)."""
 
     @override
     def validate(self, checks: Checks) -> None:
@@ -29,3 +34,4 @@ class MultVAEConfig(AutoencoderConfig):
         checks.one_of("activation", self.activation, ACTIVATIONS)
         checks.in_range("anneal_cap", self.anneal_cap, 0.0, 1.0)
         checks.non_negative("total_anneal_steps", self.total_anneal_steps)
+        checks.non_negative("noise_std", self.noise_std)

@@ -30,6 +30,12 @@ class RecVAEConfig(AutoencoderConfig):
     """Training epochs, each = encoder passes then decoder passes."""
     learning_rate: float = 5e-4
     """Adam step size of both optimizers."""
+    noise_std: float = 1.0
+    """Standard deviation of ε in the training sample z = μ + ε·σ; ≥ 0 (1 as in the
+    paper; RecBole 1.2.1 uses 0.01)."""
+    init: str = "default"
+    """Linear layers' initialisation: ``"default"`` (PyTorch's, as the paper's code) or
+    ``"xavier"`` (Xavier-normal weights, zero biases, as RecBole 1.2.1)."""
 
     @override
     def validate(self, checks: Checks) -> None:
@@ -42,3 +48,5 @@ class RecVAEConfig(AutoencoderConfig):
             )
         checks.non_negative("gamma", self.gamma)
         checks.positive_fields(self, "encoder_epochs", "decoder_epochs")
+        checks.non_negative("noise_std", self.noise_std)
+        checks.one_of("init", self.init, ("default", "xavier"))
