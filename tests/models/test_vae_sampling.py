@@ -72,9 +72,8 @@ def test_recvae_xavier_init_zeroes_every_bias(sparse: bool) -> None:
     assert len(layers) == 8  # five encoder layers, mu, logvar, decoder
     assert all(torch.count_nonzero(m.bias) == 0 for m in layers)
     torch.manual_seed(0)
-    default = _RecVAENet(
-        NUM_ITEMS, RecVAEConfig(hidden_dims=(16,), embedding_dim=4, sparse_input=sparse)
-    )
+    config = RecVAEConfig(hidden_dims=(16,), embedding_dim=4, init="default", sparse_input=sparse)
+    default = _RecVAENet(NUM_ITEMS, config)
     assert torch.count_nonzero(default.decoder.bias) > 0  # PyTorch's default: uniform bias
 
 
@@ -90,3 +89,4 @@ def test_recvae_prior_starts_as_a_copy_of_the_xavier_encoder() -> None:
 def test_noise_std_default_is_the_papers() -> None:
     assert MultVAE().config.noise_std == 1.0
     assert RecVAE().config.noise_std == 1.0
+    assert RecVAE().config.init == "xavier"
