@@ -86,7 +86,7 @@ def test_recvae_prior_starts_as_a_copy_of_the_xavier_encoder() -> None:
     assert all(torch.equal(new[k], old[k]) for k in new)
 
 
-def test_noise_std_default_is_the_papers() -> None:
-    assert MultVAE().config.noise_std == 1.0
+def test_defaults_chosen_on_validation() -> None:
+    assert MultVAE().config.noise_std == 0.01
     assert RecVAE().config.noise_std == 1.0
     assert RecVAE().config.init == "xavier"

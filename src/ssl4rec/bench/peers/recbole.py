@@ -131,7 +131,8 @@ def ensure_venv(venv: str | Path | None = None, *, base_python: str | None = Non
     Raises:
         Ssl4recError: a step failed; the message names the command and its output.
     """
-    path = Path(venv) if venv is not None else default_venv()
+    # absolute: the driver runs in the cell's own folder
+    path = Path(venv).absolute() if venv is not None else default_venv()
     python = venv_python(path)
     if (path / _MARKER).is_file() and python.is_file():
         return python
