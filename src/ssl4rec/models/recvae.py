@@ -82,9 +82,15 @@ class _CompositePrior(nn.Module):
 def _xavier_init(module: nn.Module) -> None:
     """Xavier-normal weights and zero biases for every linear layer of ``module``."""
     for layer in module.modules():
-        # SparseInputLinear stores its weight (in, out): the same fans, the same std
-        if isinstance(layer, nn.Linear | SparseInputLinear):
+        if isinstance(layer, nn.Linear):
             nn.init.xavier_normal_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        elif isinstance(layer, SparseInputLinear):
+            # its weight is stored (in, out): draw (out, in) as nn.Linear does, so that a
+            # seeded sparse model has the dense model's weights, transposed
+            with torch.no_grad():
+                drawn = nn.init.xavier_normal_(torch.empty(layer.weight.shape[::-1]))
+                layer.weight.copy_(drawn.T)
             nn.init.zeros_(layer.bias)
 
 
