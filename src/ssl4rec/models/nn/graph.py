@@ -8,8 +8,9 @@ cost of a layer is linear in the number of edges: nothing item × item (or user 
 user) is ever made dense.
 
 A model is a ``GraphRecommender`` that chooses how its training views are made:
-``propagate_train`` (the embeddings BPR is computed on) and ``contrastive_loss``
-(its self-supervised term). Scoring is shared: a known user is the dot product of
+``propagate_train`` (the embeddings BPR is computed on) and ``contrastive_views``
+(the two node views its InfoNCE term contrasts; the term itself, with its weight,
+temperature and BPR-only warm-up, is ``contrastive_loss``, shared). Scoring is shared: a known user is the dot product of
 the propagated user and item embeddings; a new history (fold-in) is the mean of its
 distinct items' propagated embeddings, so the models are ``QueryVectors`` (exactly
 factorized), ``ItemVectors`` and ``PooledItemVectors``.
@@ -264,8 +265,9 @@ class GraphRecommender(Recommender[Any]):
     """Base of the graph models: graph building, BPR training, social term, scoring.
 
     Subclasses set ``name``/``config_class`` (a ``GraphConfig``) and may override
-    ``propagate_train`` (the embeddings the BPR loss reads), ``contrastive_loss``
-    (their self-supervised term) and ``on_epoch_batches`` (per-epoch views). The
+    ``propagate_train`` (the embeddings the BPR loss reads), ``contrastive_views``
+    (the two views of the shared InfoNCE term; needs a ``ContrastiveGraphConfig``)
+    and ``on_epoch_batches`` (per-epoch views). The
     social edges, when given, are ``(s, 2)`` user-index pairs over the training
     data's user vocabulary (``ssl4rec.data.sources.social.load_social_edges``).
     """
