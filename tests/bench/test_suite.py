@@ -41,9 +41,6 @@ def test_topn_suite_has_the_issue_models():
         "sgl",
         "simgcl",
         "xsimgcl",
-        "lightgcn-lr1e-2",
-        "xsimgcl-lr1e-2",
-        "sgl-lr1e-2",
     ]
 
 

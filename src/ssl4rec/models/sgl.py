@@ -58,20 +58,13 @@ class SGL(GraphRecommender):
         return self.graph(users[keep], items[keep])
 
     @override
-    def contrastive_loss(
-        self,
-        users: torch.Tensor,
-        items: torch.Tensor,
-        final: torch.Tensor,
-        layers: list[torch.Tensor],
-    ) -> dict[str, torch.Tensor]:
-        cfg = self.sgl_config
-        if self._views is None or cfg.ssl_weight == 0:
-            return {}
+    def contrastive_views(
+        self, final: torch.Tensor, layers: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if self._views is None:
+            return None
         assert self.net is not None
-        ego = self.net.ego()
-        view1, _ = propagate(self._views[0], ego, cfg.num_layers)
-        view2, _ = propagate(self._views[1], ego, cfg.num_layers)
-        term = self.contrast(view1, view2, users, items, cfg.ssl_temperature)
-        return {"ssl": cfg.ssl_weight * term}
-
+        ego, num_layers = self.net.ego(), self.sgl_config.num_layers
+        view1, _ = propagate(self._views[0], ego, num_layers)
+        view2, _ = propagate(self._views[1], ego, num_layers)
+        return view1, view2

@@ -37,19 +37,12 @@ class SimGCL(GraphRecommender):
         return self.config
 
     @override
-    def contrastive_loss(
-        self,
-        users: torch.Tensor,
-        items: torch.Tensor,
-        final: torch.Tensor,
-        layers: list[torch.Tensor],
-    ) -> dict[str, torch.Tensor]:
-        cfg = self.simgcl_config
-        if cfg.ssl_weight == 0:
-            return {}
+    def contrastive_views(
+        self, final: torch.Tensor, layers: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         assert self.net is not None
+        cfg = self.simgcl_config
         graph, ego = self.graph(), self.net.ego()
         view1, _ = propagate(graph, ego, cfg.num_layers, include_ego=False, noise_eps=cfg.noise_eps)
         view2, _ = propagate(graph, ego, cfg.num_layers, include_ego=False, noise_eps=cfg.noise_eps)
-        term = self.contrast(view1, view2, users, items, cfg.ssl_temperature)
-        return {"ssl": cfg.ssl_weight * term}
+        return view1, view2

@@ -45,16 +45,7 @@ class XSimGCL(GraphRecommender):
         )
 
     @override
-    def contrastive_loss(
-        self,
-        users: torch.Tensor,
-        items: torch.Tensor,
-        final: torch.Tensor,
-        layers: list[torch.Tensor],
-    ) -> dict[str, torch.Tensor]:
-        cfg = self.xsimgcl_config
-        if cfg.ssl_weight == 0:
-            return {}
-        layer = layers[cfg.contrast_layer - 1]
-        term = self.contrast(final, layer, users, items, cfg.ssl_temperature)
-        return {"ssl": cfg.ssl_weight * term}
+    def contrastive_views(
+        self, final: torch.Tensor, layers: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return final, layers[self.xsimgcl_config.contrast_layer - 1]

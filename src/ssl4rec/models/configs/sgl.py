@@ -8,13 +8,13 @@ from typing import Literal
 from typing_extensions import override
 
 from ssl4rec.config.base import Checks
-from ssl4rec.models.configs.graph import GraphConfig
+from ssl4rec.models.configs.graph import ContrastiveGraphConfig
 
 __all__ = ["SGLConfig"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class SGLConfig(GraphConfig):
+class SGLConfig(ContrastiveGraphConfig):
     """Hyperparameters of SGL; defaults are the paper's SGL-ED settings (τ 0.2, λ 0.1, ρ 0.1)."""
 
     augmentation: Literal["edge", "node"] = "edge"
@@ -23,15 +23,9 @@ class SGLConfig(GraphConfig):
     node's edges dropped with probability drop_ratio)."""
     drop_ratio: float = 0.1
     """ρ: share of edges (or nodes) dropped in each view; in [0, 1)."""
-    ssl_weight: float = 0.1
-    """λ: weight of the contrastive (InfoNCE) term beside BPR; ≥ 0."""
-    ssl_temperature: float = 0.2
-    """τ of the InfoNCE term; > 0."""
 
     @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.one_of("augmentation", self.augmentation, ("edge", "node"))
         checks.fractions(self, "drop_ratio")
-        checks.non_negative("ssl_weight", self.ssl_weight)
-        checks.positive("ssl_temperature", self.ssl_temperature)

@@ -8,8 +8,9 @@ cost of a layer is linear in the number of edges: nothing item × item (or user 
 user) is ever made dense.
 
 A model is a ``GraphRecommender`` that chooses how its training views are made:
-``propagate_train`` (the embeddings BPR is computed on) and ``contrastive_loss``
-(its self-supervised term). Scoring is shared: a known user is the dot product of
+``propagate_train`` (the embeddings BPR is computed on) and ``contrastive_views``
+(the two node views its InfoNCE term contrasts; the term itself, with its weight,
+temperature and BPR-only warm-up, is ``contrastive_loss``, shared). Scoring is shared: a known user is the dot product of
 the propagated user and item embeddings; a new history (fold-in) is the mean of its
 distinct items' propagated embeddings, so the models are ``QueryVectors`` (exactly
 factorized), ``ItemVectors`` and ``PooledItemVectors``.
@@ -46,7 +47,7 @@ from typing_extensions import override
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import DataError
 from ssl4rec.models.base import Recommender
-from ssl4rec.models.configs.graph import GraphConfig
+from ssl4rec.models.configs.graph import ContrastiveGraphConfig, GraphConfig
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import bpr_loss
 from ssl4rec.models.nn.sampling import pair_batches
@@ -233,17 +234,23 @@ class GraphEmbeddings(nn.Module):
     """Layer-0 embeddings of every node, users first (the only parameters of the graph models).
 
     One ``(num_users + num_items, d)`` table, so that propagation reads it without a
-    copy; the user and item blocks are each initialised like an ``nn.Embedding`` with
-    Xavier-uniform.
+    copy. Initialised from ``N(0, init_std²)`` (LightGCN's reference PyTorch code uses
+    0.1), or with ``init_std=None`` each block like an ``nn.Embedding`` with
+    Xavier-uniform (whose scale shrinks with the number of users or items).
     """
 
-    def __init__(self, num_users: int, num_items: int, dim: int) -> None:
+    def __init__(
+        self, num_users: int, num_items: int, dim: int, init_std: float | None = 0.1
+    ) -> None:
         super().__init__()
         self.num_users = num_users
         self.weight = nn.Parameter(torch.empty(num_users + num_items, dim))
         with torch.no_grad():
-            nn.init.xavier_uniform_(self.weight[:num_users])
-            nn.init.xavier_uniform_(self.weight[num_users:])
+            if init_std is None:
+                nn.init.xavier_uniform_(self.weight[:num_users])
+                nn.init.xavier_uniform_(self.weight[num_users:])
+            else:
+                nn.init.normal_(self.weight, std=init_std)
 
     def ego(self) -> torch.Tensor:
         """All layer-0 embeddings, users first: ``(num_users + num_items, d)``."""
@@ -258,8 +265,9 @@ class GraphRecommender(Recommender[Any]):
     """Base of the graph models: graph building, BPR training, social term, scoring.
 
     Subclasses set ``name``/``config_class`` (a ``GraphConfig``) and may override
-    ``propagate_train`` (the embeddings the BPR loss reads), ``contrastive_loss``
-    (their self-supervised term) and ``on_epoch_batches`` (per-epoch views). The
+    ``propagate_train`` (the embeddings the BPR loss reads), ``contrastive_views``
+    (the two views of the shared InfoNCE term; needs a ``ContrastiveGraphConfig``)
+    and ``on_epoch_batches`` (per-epoch views). The
     social edges, when given, are ``(s, 2)`` user-index pairs over the training
     data's user vocabulary (``ssl4rec.data.sources.social.load_social_edges``).
     """
@@ -278,6 +286,7 @@ class GraphRecommender(Recommender[Any]):
         self._adjacency: torch.Tensor | None = None
         self._social_adjacency: torch.Tensor | None = None
         self._cache: tuple[tuple[int, ...], torch.Tensor, torch.Tensor] | None = None
+        self._epoch = 0
 
     @property
     def graph_config(self) -> GraphConfig:
@@ -295,8 +304,9 @@ class GraphRecommender(Recommender[Any]):
                 f"training data's user vocabulary)"
             )
         with seeded(self.graph_config.seed):
+            cfg = self.graph_config
             self.net = GraphEmbeddings(
-                data.num_users, data.num_items, self.graph_config.embedding_dim
+                data.num_users, data.num_items, cfg.embedding_dim, cfg.init_std
             )
         self._adjacency = None
         self._social_adjacency = None
@@ -354,6 +364,11 @@ class GraphRecommender(Recommender[Any]):
         assert self.history is not None
         return pair_batches(self.history.csr(), self.graph_config.batch_size, 1, generator)
 
+    @override
+    def on_epoch_start(self, epoch: int) -> None:
+        """Remember the epoch (0-based): the contrastive term waits for ``ssl_warmup_epochs``."""
+        self._epoch = epoch
+
     def on_epoch_batches(self, generator: torch.Generator) -> None:  # noqa: B027 - optional hook
         """Draw per-epoch randomness (SGL's dropped graphs) from the batch generator."""
 
@@ -370,7 +385,11 @@ class GraphRecommender(Recommender[Any]):
         final: torch.Tensor,
         layers: list[torch.Tensor],
     ) -> dict[str, torch.Tensor]:
-        """The model's self-supervised terms, weighted (none for LightGCN).
+        """The model's self-supervised term, weighted: ``{"ssl": λ · InfoNCE}`` or none.
+
+        Shared by SGL, SimGCL and XSimGCL: with a ``ContrastiveGraphConfig`` and λ > 0,
+        the two views from ``contrastive_views`` are contrasted over the batch's
+        distinct users and items (``contrast``). LightGCN has no views.
 
         Args:
             users: distinct users of the batch.
@@ -378,7 +397,30 @@ class GraphRecommender(Recommender[Any]):
             final: this step's ``propagate_train`` layer mean ``(U + I, d)``.
             layers: its layers.
         """
-        return {}
+        cfg = self.config
+        if not isinstance(cfg, ContrastiveGraphConfig) or cfg.ssl_weight == 0:
+            return {}
+        if self._epoch < cfg.ssl_warmup_epochs:
+            return {}
+        views = self.contrastive_views(final, layers)
+        if views is None:
+            return {}
+        term = self.contrast(views[0], views[1], users, items, cfg.ssl_temperature)
+        return {"ssl": cfg.ssl_weight * term}
+
+    def contrastive_views(
+        self, final: torch.Tensor, layers: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The two views ``(U + I, d)`` of every node that the InfoNCE term contrasts.
+
+        Args:
+            final: this step's ``propagate_train`` layer mean ``(U + I, d)``.
+            layers: its layers.
+
+        Returns:
+            ``None`` for no contrastive term (the default, LightGCN).
+        """
+        return None
 
     def contrast(
         self,
