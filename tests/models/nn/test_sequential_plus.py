@@ -241,6 +241,8 @@ def test_label_smoothing_is_the_smoothed_full_cross_entropy():
     torch.testing.assert_close(loss, (0.8 * nll - 0.2 * logp.mean(1)).mean())
     with pytest.raises(ConfigError, match="label_smoothing"):
         SASRec(**TINY, label_smoothing=1.0)
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        SASRec(**TINY, label_smoothing=0.1, loss="sampled_ce")
 
 
 # ---------------------------------------------------------------------------- every option learns

@@ -133,6 +133,8 @@ class SequentialConfig(GradientConfig):
                 "'uniform' with loss 'gbce' (gSASRec's β assumes uniform negatives)",
                 self.negative_sampling,
             )
+        if self.label_smoothing > 0 and self.loss != "ce":
+            checks.fail("label_smoothing", "0 unless loss is 'ce'", self.label_smoothing)
         checks.non_negative("contrastive_weight", self.contrastive_weight)
         checks.positive("contrastive_temperature", self.contrastive_temperature)
         if self.contrastive_anchors < 2:
