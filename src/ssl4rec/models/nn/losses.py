@@ -121,7 +121,7 @@ def gbce_loss(
     neg_items: torch.Tensor,
     beta: float,
 ) -> torch.Tensor:
-    """Generalised binary cross-entropy of each target against shared sampled negatives.
+    """Generalised binary cross-entropy of each target against sampled negatives.
 
     Optimizes ``−(β log σ(pos_n) + Σ_j log(1 − σ(neg_nj))) / (1 + K)`` per row ``n``
     (gSASRec, Petrov & Macdonald, RecSys 2023): BCE whose positive probability is
@@ -134,13 +134,16 @@ def gbce_loss(
         pos: ``(N,)`` target scores (logits).
         neg: ``(N, K)`` scores of the ``K`` sampled items in every row.
         pos_items: int64 ``(N,)`` target item indices.
-        neg_items: int64 ``(K,)`` sampled item indices (repeats allowed).
+        neg_items: int64 ``(K,)`` sampled item indices shared by every row, or
+            ``(N, K)`` per row (repeats allowed).
         beta: power of the positive probability, > 0.
 
     Returns:
         A scalar: the mean over the ``N`` rows.
     """
-    hits = neg_items[None, :] == pos_items[:, None]  # (N, K)
+    if neg_items.ndim == 1:
+        neg_items = neg_items[None, :]  # (1, K): shared by every row
+    hits = neg_items == pos_items[:, None]  # (N, K)
     negative = F.logsigmoid(-neg).masked_fill(hits, 0.0).sum(dim=1)  # (N,) Σ log(1 - σ)
     per_row = beta * F.logsigmoid(pos) + negative  # (N,)
     return -(per_row / (1 + neg.shape[1])).mean()

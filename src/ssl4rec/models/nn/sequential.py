@@ -295,9 +295,21 @@ class SequentialRecommender(Recommender[C]):
         return candidates[pick]
 
     def add_negatives(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> None:
-        """Put a batch's shared negatives under ``"negatives"`` when the loss samples them."""
-        if self.config.loss in ("sampled_ce", "gbce"):
+        """Put a batch's negatives under ``"negatives"`` when the loss samples them.
+
+        ``sampled_ce``: ``(K,)`` items shared by the whole batch. ``gbce``: ``(B, L, K)``
+        uniform items per position, as in gSASRec: binary cross-entropy does not
+        normalise over the candidates, and negatives shared by the positions of a
+        batch (or of a window) all push the same items and the hidden states the same
+        way; on ml-100k training then ranked below Pop.
+        """
+        if self.config.loss == "sampled_ce":
             batch["negatives"] = self.sample_negatives(generator)
+        elif self.config.loss == "gbce":
+            assert self._sampling is not None, "build() the model first"
+            candidates = self._sampling[0]
+            shape = (*batch["tokens"].shape, self.config.num_negatives)
+            batch["negatives"] = candidates[torch.randint(len(candidates), shape, generator=generator)]
 
     def next_item_loss(
         self,
@@ -331,6 +343,8 @@ class SequentialRecommender(Recommender[C]):
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)
         target = targets[keep] - 1  # (N,) item indices
+        if negatives is not None and negatives.ndim == 3:
+            return self._gbce_loss(hidden, target, table, tokens, keep, negatives)
         if negatives is not None:
             return self._sampled_loss(h, target, table, tokens, keep, negatives)
         trained = self.net.items.trained
@@ -373,13 +387,35 @@ class SequentialRecommender(Recommender[C]):
             visible = self.visible_positions(tokens[rows], positions)  # (N, L)
             seen = seen_mask(tokens[rows], visible, self.net.items.num_items, columns)  # (N, U)
             neg = neg + self.net.seen_offset() * seen[:, inverse]  # (N, K)
-        if self.config.loss == "gbce":
-            k, candidates = self.config.num_negatives, len(self._sampling[0])
-            return gbce_loss(pos, neg, target, negatives, gbce_beta(k, candidates, self.config.gbce_t))
         log_q = None
         if self.config.negative_sampling == "popularity":
             log_q = self._sampling[1].to(h.device)
         return sampled_softmax_loss(pos, neg, target, negatives, log_q)
+
+    def _gbce_loss(
+        self,
+        hidden: torch.Tensor,
+        target: torch.Tensor,
+        table: torch.Tensor,
+        tokens: torch.Tensor,
+        keep: torch.Tensor,
+        negatives: torch.Tensor,
+    ) -> torch.Tensor:
+        """The gBCE loss at the ``keep`` positions of ``hidden`` ``(B, L, d)``; negatives ``(B, L, K)``."""
+        assert self.net is not None and self._sampling is not None
+        h = hidden[keep]  # (N, d)
+        negatives = negatives[keep]  # (N, K)
+        pos = (h * table[target]).sum(-1)  # (N,)
+        pos = self.add_seen_offset(pos, tokens, keep, target)  # (N,)
+        neg = torch.einsum("nd,nkd->nk", h, table[negatives])  # (N, K)
+        if self.net.seen_bias is not None:
+            rows, positions = keep.nonzero(as_tuple=True)  # (N,), (N,)
+            inputs = tokens[rows]  # (N, L)
+            visible = self.visible_positions(inputs, positions)  # (N, L)
+            seen = ((inputs[:, None, :] == negatives[:, :, None] + 1) & visible[:, None, :]).any(2)
+            neg = neg + self.net.seen_offset() * seen.to(neg.dtype)  # (N, K)
+        beta = gbce_beta(self.config.num_negatives, len(self._sampling[0]), self.config.gbce_t)
+        return gbce_loss(pos, neg, target, negatives, beta)
 
     def contrastive_loss(
         self,
