@@ -6,8 +6,11 @@ import json
 
 import numpy as np
 
+import pytest
+
 from ssl4rec.bench.report import aggregate, render_markdown, update_doc, write_report
 from ssl4rec.bench.suite import load_suite
+from ssl4rec.errors import ConfigError
 
 
 def _fake_results(out, models, users=40):
@@ -102,6 +105,23 @@ def test_render_bold_best_significance_and_ratios(make_suite, tmp_path):
     assert "`ssl4rec bench tiny --seeds 2`" in text
     rows = aggregate(results["records"], suite)
     assert [r.name for r in rows] == ["pop", "ease", "ease (recbole)"]
+
+
+def test_paired_names_the_rows_the_significance_test_compares(make_suite, tmp_path):
+    report = {"primary": "ndcg@5", "columns": ["ndcg@5"], "paired": ["pop", "knn"]}
+    models = [
+        {"model": {"name": "pop"}},
+        {"label": "knn", "model": {"name": "itemknn"}},
+        {"model": {"name": "ease", "l2_reg": 10.0}},
+    ]
+    suite = load_suite(make_suite(models, report=report))
+    assert suite.paired == ("pop", "knn")
+    out = tmp_path / "out"
+    _fake_results(out, [("pop", 0.1, 0.01), ("knn", 0.3, 1.0), ("ease", 0.4, 2.0)])
+    text = render_markdown(suite, json.loads((out / "results.json").read_text()), out)
+    assert "**knn** vs baseline pop" in text  # not the best (ease) against the runner-up
+    with pytest.raises(ConfigError, match=r"report.paired must name two model labels"):
+        load_suite(make_suite(models, report={**report, "paired": ["pop", "nope"]}))
 
 
 def test_write_report_replaces_marked_section_only(make_suite, tmp_path):

@@ -60,7 +60,7 @@ _SUITE_KEYS = {
 _ENTRY_KEYS = {
     "label", "model", "train", "data", "tune", "timeout_s", "peers", "notes", "nproc", "privacy"
 }
-_REPORT_KEYS = {"primary", "columns", "beyond"}
+_REPORT_KEYS = {"primary", "columns", "beyond", "paired"}
 _KNOWN_PEERS = {"recbole"}
 
 
@@ -114,6 +114,9 @@ class Suite:
     """Metrics shown in the main table (default: every evaluated metric)."""
     beyond: tuple[str, ...] = ()
     """Beyond-accuracy metrics plotted per model."""
+    paired: tuple[str, ...] = ()
+    """``(baseline, candidate)`` labels: the significance test compares these two rows
+    (default: the best of our rows against the runner-up)."""
     source: str = ""
     """Where the suite was read from."""
 
@@ -291,6 +294,13 @@ def load_suite(name_or_path: str | Path) -> Suite:
         if key not in _REPORT_KEYS:
             problems.append(f"{where}: unknown key report.{key}{did_you_mean(str(key), _REPORT_KEYS)}")
     entries = _parse_entries(raw.get("models"), where, problems)
+    paired = tuple(str(p) for p in report.get("paired", ()))
+    labels = {e.label for e in entries}
+    if paired and (len(paired) != 2 or not set(paired) <= labels):
+        problems.append(
+            f"{where}: report.paired must name two model labels (baseline, candidate); "
+            f"got {list(paired)}"
+        )
     if problems:
         raise ConfigError("invalid benchmark suite:\n  " + "\n  ".join(problems), problems)
     return Suite(
@@ -305,6 +315,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
         primary=str(report.get("primary", "ndcg@10")).lower(),
         columns=tuple(str(c).lower() for c in report.get("columns", ())),
         beyond=tuple(str(c).lower() for c in report.get("beyond", ())),
+        paired=paired,
         source=str(path),
     )
 

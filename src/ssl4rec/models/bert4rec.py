@@ -74,4 +74,4 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
         loss = self.next_item_loss(
             hidden, batch["targets"], table, batch["tokens"], batch.get("negatives")
         )
-        return {"loss": loss}
+        return self.with_contrastive({"loss": loss}, batch, hidden, table)

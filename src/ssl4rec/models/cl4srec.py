@@ -124,4 +124,5 @@ class CL4SRec(SequentialRecommender[CL4SRecConfig]):
         z1 = self.net(batch["view1"], table)[0][:, -1]  # (B, d)
         z2 = self.net(batch["view2"], table)[0][:, -1]  # (B, d)
         cl = info_nce(z1, z2, self.config.cl_temperature)
-        return {"loss": rec + self.config.cl_weight * cl, "rec": rec, "cl": cl}
+        losses = {"loss": rec + self.config.cl_weight * cl, "rec": rec, "cl": cl}
+        return self.with_contrastive(losses, batch, hidden, table)

@@ -5,6 +5,8 @@ predicts item i + 1. Trained on whole sequence windows with a loss at every
 position: full cross-entropy over all items (default), sampled softmax
 cross-entropy over negatives shared by the batch (``loss: sampled_ce``), or the
 original sampled binary cross-entropy with one uniform negative per position.
+Options of the shared base (``SequentialConfig``) add gBCE, a DuoRec-style
+contrastive term, BSARec's frequency filter and AdamW (docs/sequential-plus.md).
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class SASRec(SequentialRecommender[SASRecConfig]):
             loss = self.next_item_loss(
                 hidden, targets, table, batch["tokens"], batch.get("negatives")
             )
-            return {"loss": loss}
+            return self.with_contrastive({"loss": loss}, batch, hidden, table)
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)
         table = self.net.items.drop_ids(table)  # (n, d)
@@ -121,4 +123,5 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         loss = F.binary_cross_entropy_with_logits(
             torch.cat([pos, neg]), torch.cat([torch.ones_like(pos), torch.zeros_like(neg)])
         )
-        return {"loss": loss * 2}  # sum of the positive and negative terms, per position
+        # sum of the positive and negative terms, per position
+        return self.with_contrastive({"loss": loss * 2}, batch, hidden, table)

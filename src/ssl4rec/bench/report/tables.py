@@ -147,8 +147,10 @@ def significance(
 ) -> dict[str, Any] | None:
     """Paired test (Wilcoxon and t) of the best vs runner-up of our models on ``metric``.
 
-    Per-user values of each model are averaged over its seeds (from the cells'
-    ``per_user.npz``), then paired by user.
+    With the suite's ``paired: [baseline, candidate]`` the candidate is tested against
+    the baseline instead (``"runner_up"`` is then the baseline). Per-user values of
+    each model are averaged over its seeds (from the cells' ``per_user.npz``), then
+    paired by user.
 
     Returns:
         ``{"best", "runner_up", "metric", ...PairedTestResult fields}`` or None when
@@ -160,6 +162,9 @@ def significance(
     metric = metric or suite.primary
     ours = [r for r in rows if r.side == "ssl4rec" and not math.isnan(r.mean(metric))]
     ours.sort(key=lambda r: r.mean(metric), reverse=True)
+    if suite.paired:
+        named = {r.model: r for r in ours}
+        ours = [named[n] for n in reversed(suite.paired) if n in named]  # candidate first
     results: list[tuple[Row, EvalResult]] = []
     for row in ours:
         loaded = _per_user(out_dir, row, metric)
@@ -342,7 +347,8 @@ def render_markdown(
     if sig is not None:
         lines += [
             f"Significance ({sig['metric']}, paired over {int(sig['num_users'])} test users, "
-            f"per-user values averaged over seeds): **{sig['best']}** vs runner-up "
+            f"per-user values averaged over seeds): **{sig['best']}** vs "
+            f"{'baseline' if suite.paired else 'runner-up'} "
             f"{sig['runner_up']}: difference {sig['mean_diff']:+.4f} "
             f"(95% CI {sig['ci_low']:+.4f} to {sig['ci_high']:+.4f}), Wilcoxon "
             f"p = {sig['wilcoxon_p']:.3g}, paired t p = {sig['t_p']:.3g}.",

@@ -14,5 +14,5 @@ __all__ = ["SASRecConfig"]
 class SASRecConfig(SequentialConfig):
     """Hyperparameters of SASRec (encoder and item fields: ``SequentialConfig``)."""
 
-    losses: ClassVar[tuple[str, ...]] = ("ce", "sampled_ce", "bce")
+    losses: ClassVar[tuple[str, ...]] = ("ce", "sampled_ce", "gbce", "bce")
     """SASRec also trains with the original sampled BCE (``loss: bce``)."""

@@ -28,7 +28,7 @@ class SequentialConfig(GradientConfig):
 
     renamed_fields: ClassVar[dict[str, str]] = {"hidden_dim": "embedding_dim"}
     """Former field names -> current ones (``from_dict`` names the new one)."""
-    losses: ClassVar[tuple[str, ...]] = ("ce", "sampled_ce")
+    losses: ClassVar[tuple[str, ...]] = ("ce", "sampled_ce", "gbce")
     """Values ``loss`` may take for this model."""
 
     max_seq_len: int = 50
@@ -63,16 +63,48 @@ class SequentialConfig(GradientConfig):
     text + a learned unknown-item vector instead of text + its ID vector (inputs keep
     their IDs); items without training events (cold items) always get that vector.
     In [0, 1)."""
-    loss: Literal["ce", "sampled_ce", "bce"] = "ce"
+    loss: Literal["ce", "sampled_ce", "gbce", "bce"] = "ce"
     """Next-item loss at every predicting position: ``ce``, softmax cross-entropy over
     all items; ``sampled_ce``, softmax cross-entropy over the target and
     ``num_negatives`` items drawn once per batch and shared by all its positions
-    (evaluation still ranks all items); ``bce`` (SASRec only), the original sampled
+    (evaluation still ranks all items); ``gbce``, generalised binary cross-entropy
+    over the target and the same shared negatives (gSASRec, Petrov & Macdonald,
+    RecSys 2023; see ``gbce_t``); ``bce`` (SASRec only), the original sampled
     binary cross-entropy with one uniform negative per position."""
     num_negatives: int = 256
-    """``sampled_ce``: negatives drawn per batch (with replacement); > 0."""
+    """``sampled_ce`` and ``gbce``: negatives drawn per batch (with replacement); > 0."""
+    gbce_t: float = 0.75
+    """``gbce``: calibration t in [0, 1]; the positive term is raised to the power
+    ``β = α (t (1 − 1/α) + 1/α)``, ``α = num_negatives / (items − 1)``. ``t = 0`` is
+    plain sampled BCE, ``t = 1`` makes the scores calibrated to the full catalog
+    (gSASRec's default 0.75)."""
+    label_smoothing: float = 0.0
+    """``ce``: label smoothing ε of the full softmax cross-entropy (Szegedy et al.,
+    CVPR 2016): the target gets ``1 − ε`` and every candidate ``ε / n`` more; in [0, 1)."""
+    contrastive_weight: float = 0.0
+    """λ of a DuoRec-style contrastive term added to the next-item loss (Qiu et al.,
+    WSDM 2022): the hidden states of sampled predicting positions under two dropout
+    draws of the same batch are positives, and so are positions of the batch with
+    the same target item; every other position of the batch is a negative (InfoNCE
+    over dot products). 0 turns it off (no second encoder pass); ≥ 0."""
+    contrastive_temperature: float = 1.0
+    """τ of the contrastive term (DuoRec's default 1 over dot products); > 0."""
+    contrastive_anchors: int = 256
+    """Predicting positions per batch (drawn at random) the contrastive term compares; > 1."""
+    filter_mix: float = 0.0
+    """BSARec's α (Shin et al., AAAI 2024): every block mixes a Fourier low-pass filter
+    of the window (plus its high frequencies times a learned β) with attention as
+    ``α · filter + (1 − α) · attention``; causal for next-item models. 0 = attention
+    only (no filter built); in [0, 1]."""
+    filter_keep: int = 3
+    """Low frequencies the ``filter_mix`` filter keeps (BSARec's ``c // 2 + 1``); > 0."""
+    adamw: bool = False
+    """Decoupled weight decay (AdamW, Loshchilov & Hutter, ICLR 2019) instead of Adam's
+    L2 penalty: ``weight_decay`` shrinks the weight matrices and embeddings (item and
+    position) at the learning rate's pace, and never biases, LayerNorm gains, the
+    ``seen_bias`` scalar or the filters' β."""
     negative_sampling: Literal["uniform", "popularity"] = "uniform"
-    """``sampled_ce``: ``uniform`` over the items with training events, or
+    """``sampled_ce`` and ``gbce``: ``uniform`` over the items with training events, or
     ``popularity`` (proportional to their training events) with the logQ correction
     (log q subtracted from every logit, Yi et al., RecSys 2019)."""
     pad_to_longest: bool = False
@@ -93,7 +125,22 @@ class SequentialConfig(GradientConfig):
         checks.positive_fields(
             self, "embedding_dim", "num_layers", "num_heads", "ff_dim", "num_experts"
         )
-        checks.fractions(self, "dropout", "adaptor_dropout", "id_dropout")
+        checks.fractions(self, "dropout", "adaptor_dropout", "id_dropout", "label_smoothing")
+        checks.in_range("gbce_t", self.gbce_t, 0.0, 1.0)
+        if self.loss == "gbce" and self.negative_sampling != "uniform":
+            checks.fail(
+                "negative_sampling",
+                "'uniform' with loss 'gbce' (gSASRec's β assumes uniform negatives)",
+                self.negative_sampling,
+            )
+        if self.label_smoothing > 0 and self.loss != "ce":
+            checks.fail("label_smoothing", "0 unless loss is 'ce'", self.label_smoothing)
+        checks.non_negative("contrastive_weight", self.contrastive_weight)
+        checks.positive("contrastive_temperature", self.contrastive_temperature)
+        if self.contrastive_anchors < 2:
+            checks.fail("contrastive_anchors", "≥ 2", self.contrastive_anchors)
+        checks.in_range("filter_mix", self.filter_mix, 0.0, 1.0)
+        checks.positive("filter_keep", self.filter_keep)
         checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
         checks.one_of("loss", self.loss, self.losses)
         checks.positive("num_negatives", self.num_negatives)

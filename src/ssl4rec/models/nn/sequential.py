@@ -30,7 +30,12 @@ from ssl4rec.models.base import Recommender
 from ssl4rec.models.configs.sequential import SequentialConfig
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.item_encoder import ItemEncoder
-from ssl4rec.models.nn.losses import sampled_softmax_loss
+from ssl4rec.models.nn.losses import (
+    gbce_beta,
+    gbce_loss,
+    sampled_softmax_loss,
+    supervised_info_nce,
+)
 from ssl4rec.models.nn.transformer import TransformerEncoder, left_pad
 
 __all__ = [
@@ -188,6 +193,8 @@ class SequentialRecommender(Recommender[C]):
                 cfg.max_seq_len,
                 cfg.dropout,
                 causal=self.causal,
+                filter_mix=cfg.filter_mix,
+                filter_keep=cfg.filter_keep,
             )
             self.net = SequenceNet(items, encoder, seen_bias=cfg.seen_bias)
         self._windows_cache = None
@@ -288,9 +295,21 @@ class SequentialRecommender(Recommender[C]):
         return candidates[pick]
 
     def add_negatives(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> None:
-        """Put a batch's shared negatives under ``"negatives"`` when the loss samples them."""
+        """Put a batch's negatives under ``"negatives"`` when the loss samples them.
+
+        ``sampled_ce``: ``(K,)`` items shared by the whole batch. ``gbce``: ``(B, L, K)``
+        uniform items per position, as in gSASRec: binary cross-entropy does not
+        normalise over the candidates, and negatives shared by the positions of a
+        batch (or of a window) all push the same items and the hidden states the same
+        way; on ml-100k training then ranked below Pop.
+        """
         if self.config.loss == "sampled_ce":
             batch["negatives"] = self.sample_negatives(generator)
+        elif self.config.loss == "gbce":
+            assert self._sampling is not None, "build() the model first"
+            candidates = self._sampling[0]
+            shape = (*batch["tokens"].shape, self.config.num_negatives)
+            batch["negatives"] = candidates[torch.randint(len(candidates), shape, generator=generator)]
 
     def next_item_loss(
         self,
@@ -300,13 +319,14 @@ class SequentialRecommender(Recommender[C]):
         tokens: torch.Tensor,
         negatives: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Mean cross-entropy at every position with a target: full, or sampled softmax.
+        """Mean loss at every position with a target: full or sampled softmax, or gBCE.
 
         Without ``negatives`` the softmax runs over all items with training events
         (items without are never targets and would only be pushed down as
-        negatives). With ``negatives`` (``loss="sampled_ce"``) it runs over the target
-        and those items (``sampled_softmax_loss``, with the logQ correction under
-        popularity sampling). With ``id_dropout`` the scored vectors are
+        negatives), with ``label_smoothing``. With ``negatives`` (``loss="sampled_ce"``)
+        it runs over the target and those items (``sampled_softmax_loss``, with the
+        logQ correction under popularity sampling); ``loss="gbce"`` scores the same
+        items with gSASRec's ``gbce_loss``. With ``id_dropout`` the scored vectors are
         ``ItemEncoder.drop_ids(table)``; with ``seen_bias`` the logits of items a
         position has seen get the offset.
 
@@ -323,6 +343,8 @@ class SequentialRecommender(Recommender[C]):
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)
         target = targets[keep] - 1  # (N,) item indices
+        if negatives is not None and negatives.ndim == 3:
+            return self._gbce_loss(hidden, target, table, tokens, keep, negatives)
         if negatives is not None:
             return self._sampled_loss(h, target, table, tokens, keep, negatives)
         trained = self.net.items.trained
@@ -336,7 +358,9 @@ class SequentialRecommender(Recommender[C]):
             table, target = table[candidates], columns[target]  # (n', d), (N,)
         logits = h @ table.T  # (N, n')
         logits = self._add_seen_offset_to_logits(logits, tokens, keep, columns)
-        return nn.functional.cross_entropy(logits, target)
+        return nn.functional.cross_entropy(
+            logits, target, label_smoothing=self.config.label_smoothing
+        )
 
     def _sampled_loss(
         self,
@@ -367,6 +391,103 @@ class SequentialRecommender(Recommender[C]):
         if self.config.negative_sampling == "popularity":
             log_q = self._sampling[1].to(h.device)
         return sampled_softmax_loss(pos, neg, target, negatives, log_q)
+
+    def _gbce_loss(
+        self,
+        hidden: torch.Tensor,
+        target: torch.Tensor,
+        table: torch.Tensor,
+        tokens: torch.Tensor,
+        keep: torch.Tensor,
+        negatives: torch.Tensor,
+    ) -> torch.Tensor:
+        """The gBCE loss at the ``keep`` positions of ``hidden`` ``(B, L, d)``; negatives ``(B, L, K)``."""
+        assert self.net is not None and self._sampling is not None
+        h = hidden[keep]  # (N, d)
+        negatives = negatives[keep]  # (N, K)
+        pos = (h * table[target]).sum(-1)  # (N,)
+        pos = self.add_seen_offset(pos, tokens, keep, target)  # (N,)
+        neg = torch.einsum("nd,nkd->nk", h, table[negatives])  # (N, K)
+        if self.net.seen_bias is not None:
+            rows, positions = keep.nonzero(as_tuple=True)  # (N,), (N,)
+            inputs = tokens[rows]  # (N, L)
+            visible = self.visible_positions(inputs, positions)  # (N, L)
+            seen = ((inputs[:, None, :] == negatives[:, :, None] + 1) & visible[:, None, :]).any(2)
+            neg = neg + self.net.seen_offset() * seen.to(neg.dtype)  # (N, K)
+        beta = gbce_beta(self.config.num_negatives, len(self._sampling[0]), self.config.gbce_t)
+        return gbce_loss(pos, neg, target, negatives, beta)
+
+    def contrastive_loss(
+        self,
+        batch: dict[str, torch.Tensor],
+        hidden: torch.Tensor,
+        table: torch.Tensor,
+    ) -> torch.Tensor | None:
+        """DuoRec-style contrastive term of a training batch, or ``None`` when it is off.
+
+        Draws up to ``contrastive_anchors`` predicting positions (``targets > 0``),
+        encodes the batch a second time (another dropout draw: DuoRec's unsupervised
+        view) and asks each position's two hidden states to find each other, and the
+        positions with the same target (DuoRec's supervised positives), among all
+        the drawn positions (``supervised_info_nce``).
+
+        Args:
+            batch: the training batch (``tokens`` and ``targets`` ``(B, L)``).
+            hidden: ``(B, L, d)`` hidden states of the first pass.
+            table: ``(n, d)`` item vectors of this step.
+
+        References:
+            Ruihong Qiu, Zi Huang, Hongzhi Yin, Zijian Wang. Contrastive Learning for
+            Representation Degeneration Problem in Sequential Recommendation
+            (DuoRec). WSDM 2022.
+        """
+        cfg = self.config
+        if cfg.contrastive_weight == 0:
+            return None
+        assert self.net is not None
+        rows, positions = (batch["targets"] > 0).nonzero(as_tuple=True)  # (N,), (N,)
+        if len(rows) > cfg.contrastive_anchors:
+            pick = torch.randperm(len(rows), device=rows.device)[: cfg.contrastive_anchors]
+            rows, positions = rows[pick], positions[pick]  # (P,), (P,)
+        second, _ = self.net(batch["tokens"], table)  # (B, L, d), another dropout draw
+        z1, z2 = hidden[rows, positions], second[rows, positions]  # (P, d), (P, d)
+        labels = batch["targets"][rows, positions]  # (P,)
+        return supervised_info_nce(z1, z2, labels, cfg.contrastive_temperature)
+
+    def with_contrastive(
+        self,
+        losses: dict[str, torch.Tensor],
+        batch: dict[str, torch.Tensor],
+        hidden: torch.Tensor,
+        table: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        """``losses`` with ``contrastive_weight`` × ``contrastive_loss`` added to ``"loss"``.
+
+        Unchanged when the term is off; otherwise the term is also reported as ``"duo"``.
+        """
+        duo = self.contrastive_loss(batch, hidden, table)
+        if duo is None:
+            return losses
+        return {**losses, "loss": losses["loss"] + self.config.contrastive_weight * duo, "duo": duo}
+
+    @override
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Adam with L2 ``weight_decay`` (the base's), or AdamW with ``adamw``.
+
+        AdamW decays the parameters with at least two dimensions (weight matrices,
+        item, position and expert embeddings) and none of the vectors and scalars
+        (biases, LayerNorm, ``seen_bias``, the ``[MASK]`` and unknown-item vectors,
+        the filters' β).
+        """
+        cfg = self.config
+        if not cfg.adamw:
+            return super().configure_optimizers()
+        params = [p for m in self.modules().values() for p in m.parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.weight_decay},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+        ]
+        return {"model": torch.optim.AdamW(groups, lr=cfg.learning_rate)}
 
     # ------------------------------------------------------------------ seen items (seen_bias)
     def add_seen_offset(

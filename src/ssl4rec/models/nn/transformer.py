@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ssl4rec.models.nn.dropout import Dropout
+from ssl4rec.models.nn.filter import FrequencyFilter
 
 __all__ = ["SelfAttention", "TransformerBlock", "TransformerEncoder", "left_pad"]
 
@@ -120,12 +121,27 @@ class SelfAttention(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Pre-LayerNorm block: ``x + attn(LN(x))``, then ``x + FFN(LN(x))``."""
+    """Pre-LayerNorm block: ``x + attn(LN(x))``, then ``x + FFN(LN(x))``.
 
-    def __init__(self, dim: int, num_heads: int, ff_dim: int, dropout: float) -> None:
+    With ``frequency_filter`` (BSARec, ``ssl4rec.models.nn.filter``) the first branch
+    is ``filter_mix · filter(LN(x)) + (1 − filter_mix) · attn(LN(x))``.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        ff_dim: int,
+        dropout: float,
+        *,
+        frequency_filter: FrequencyFilter | None = None,
+        filter_mix: float = 0.0,
+    ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
         self.attn = SelfAttention(dim, num_heads, dropout)
+        self.filter = frequency_filter
+        self.filter_mix = float(filter_mix)
         self.norm2 = nn.LayerNorm(dim)
         self.ff = nn.Sequential(
             nn.Linear(dim, ff_dim), nn.GELU(), Dropout(dropout), nn.Linear(ff_dim, dim)
@@ -136,7 +152,12 @@ class TransformerBlock(nn.Module):
         self, x: torch.Tensor, allowed: torch.Tensor, *, return_weights: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(B, L, d)`` -> ``(B, L, d)`` and the ``(B, h, L, L)`` weights if asked."""
-        y, weights = self.attn(self.norm1(x), allowed, return_weights=return_weights)
+        z = self.norm1(x)  # (B, L, d)
+        y, weights = self.attn(z, allowed, return_weights=return_weights)
+        if self.filter is not None and self.filter_mix > 0:
+            # the last query row allows exactly the non-padding keys (causal or not)
+            real = allowed[:, -1, :, None].to(z.dtype)  # (B, L, 1)
+            y = self.filter_mix * self.filter(z * real) + (1.0 - self.filter_mix) * y
         x = x + self.dropout(y)
         x = x + self.dropout(self.ff(self.norm2(x)))
         return x, weights
@@ -153,6 +174,9 @@ class TransformerEncoder(nn.Module):
         max_len: window length ``L`` (number of position embeddings).
         dropout: dropout on inputs, attention weights and residual branches.
         causal: position i only sees positions ≤ i (SASRec); else bidirectional.
+        filter_mix: BSARec's α: weight of a frequency filter beside attention in
+            every block (``ssl4rec.models.nn.filter``); 0 builds none.
+        filter_keep: low frequencies the filter keeps (BSARec's ``c // 2 + 1``).
     """
 
     def __init__(
@@ -165,6 +189,8 @@ class TransformerEncoder(nn.Module):
         dropout: float,
         *,
         causal: bool,
+        filter_mix: float = 0.0,
+        filter_keep: int = 3,
     ) -> None:
         super().__init__()
         self.causal = causal
@@ -172,7 +198,19 @@ class TransformerEncoder(nn.Module):
         self.input_norm = nn.LayerNorm(dim)
         self.dropout = Dropout(dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(dim, num_heads, ff_dim, dropout) for _ in range(num_layers)
+            TransformerBlock(
+                dim,
+                num_heads,
+                ff_dim,
+                dropout,
+                frequency_filter=(
+                    FrequencyFilter(dim, max_len, filter_keep, causal=causal)
+                    if filter_mix > 0
+                    else None
+                ),
+                filter_mix=filter_mix,
+            )
+            for _ in range(num_layers)
         )
         self.final_norm = nn.LayerNorm(dim)
         nn.init.normal_(self.positions.weight, std=0.02)
