@@ -93,13 +93,14 @@ def test_recommendations_carry_the_item_text_beside_the_title(tmp_path: Path) ->
             "item_id": ["x", "y", "z"],
             "title": ["Muse", "Björk", "Nobody"],
             "tags": [["rock", "alternative"], ["electronic"], None],
+            "description": [None, None, "An unknown band."],
         }
     )
     model = EASE(l2_reg=1.0).fit(Interactions.from_frame(frame, item_table=table))
     with TestClient(create_app(ServeSettings(db=str(tmp_path / "e.sqlite")), model=model)) as client:
         items = client.get("/users/c/recommendations?k=2").json()["items"]
     detail = {i["item"]: i["detail"] for i in items}
-    assert detail == {"x": "tags: rock, alternative", "z": None}
+    assert detail == {"x": "tags: rock, alternative", "z": "An unknown band."}
 
 
 def test_long_item_text_is_cut_at_a_word() -> None:

@@ -478,9 +478,12 @@ DETAIL_TEMPLATE = (
     " · tags: {tags}",
     " · brand: {brand}",
     " · {categories}",
+    " · {description}",
 )
 """What the web page shows under a recommended item's title (segments, see
-``text.templates``); fields the item table lacks are left out."""
+``text.templates``); fields the item table lacks are left out. A UniSRec-style item
+table has only ``description`` (title, categories and brand in one text): it is
+shown whole, cut at ``DETAIL_CHARS``."""
 DETAIL_CHARS = 160
 """Longest detail text; longer ones are cut at a word and end with an ellipsis."""
 
