@@ -65,6 +65,25 @@ def sasrec_server(tmp_path_factory) -> Iterator[str]:
     yield from _serve(create_app(ServeSettings(db=str(db)), model=_tiny_sasrec()))
 
 
+@pytest.fixture(scope="session")
+def cases_server(tmp_path_factory) -> Iterator[str]:
+    """URL of two cases behind one server (``/cases/drama/``, ``/cases/comedy/``)."""
+    from ssl4rec.serving.cases import CaseApp, create_cases_app
+    from ssl4rec.serving.settings import CaseLink
+
+    folder = tmp_path_factory.mktemp("e2e-cases")
+    links = (
+        CaseLink(name="drama", title="Drama case", question="What next for drama fans?"),
+        CaseLink(name="comedy", title="Comedy case"),
+    )
+    model = _tiny_model()
+    entries = [
+        CaseApp(ServeSettings(db=str(folder / f"{c.name}.sqlite"), case=c, cases=links), model)
+        for c in links
+    ]
+    yield from _serve(create_cases_app(entries))
+
+
 def _serve(app: object) -> Iterator[str]:
     import uvicorn
 

@@ -222,3 +222,29 @@ def test_explanation_bars_follow_method_layer_and_head(sasrec_server, browser, t
     shot.parent.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
+
+
+def test_case_switch_moves_between_served_cases(cases_server, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    wait = WebDriverWait(browser, 15)
+    browser.get(cases_server + "/")
+    wait.until(lambda d: d.current_url.endswith("/cases/drama/"))
+    wait.until(lambda d: d.find_element(By.ID, "case-box").is_displayed())
+    switch = Select(browser.find_element(By.ID, "case-switch"))
+    assert [o.text for o in switch.options] == ["Drama case", "Comedy case"]
+    assert switch.first_selected_option.text == "Drama case"
+    assert browser.find_element(By.ID, "case-question").text == "What next for drama fans?"
+    assert browser.title == "ssl4rec — Drama case"
+
+    box = browser.find_element(By.ID, "user-id")
+    box.send_keys("u0")
+    browser.find_element(By.ID, "load-user").click()
+    wait.until(lambda d: len(_recs(d)) > 0)  # the API answered under the case's prefix
+
+    switch.select_by_visible_text("Comedy case")
+    wait.until(lambda d: d.current_url.endswith("/cases/comedy/"))
+    wait.until(lambda d: "EASE" in d.find_element(By.ID, "model-info").text)
+    assert Select(browser.find_element(By.ID, "case-switch")).first_selected_option.text == "Comedy case"
+    assert not browser.find_element(By.ID, "case-question").is_displayed()

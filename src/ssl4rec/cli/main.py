@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from ssl4rec import __version__
+from ssl4rec.cli import case as case_cmd
 from ssl4rec.cli import config as config_cmd
 from ssl4rec.cli import configs as configs_cmd
 from ssl4rec.cli import datasets as datasets_cmd
@@ -54,6 +55,7 @@ app.add_typer(privacy_cmd.app, name="privacy")
 app.command("forget")(privacy_cmd.forget_command)
 app.command("update")(update_command)
 app.command("replay")(replay_command)
+app.add_typer(case_cmd.app, name="case")
 
 
 def _version(value: bool) -> None:

@@ -128,6 +128,7 @@ def _items(service: RecommendationService, scored: list[Scored]) -> list[Recomme
         RecommendedItem(
             item=ids[s.index],
             title=titles[s.index],
+            detail=service.details[s.index],
             score=s.score,
             because=None if s.because is None else _reasons(service, s.because),
         )

@@ -71,6 +71,9 @@ class RecommendedItem(BaseModel):
 
     item: str
     title: str | None
+    detail: str | None = None
+    """The item's text beside its title (year, genres, tags, brand, categories), from
+    the model's item table; ``None`` when it has none."""
     score: float
     because: list[Reason] | None = None
     """History items that drove the score (only with ``explain=true``)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,8 @@ class RecommendationService:
         self.num_items = len(self.item_vocab)
         self.item_ids: list[str] = self.item_vocab.to_list()
         self.titles: list[str | None] = _titles(model)
+        self.details: list[str | None] = _details(model)
+        """Item text beside the title (``DETAIL_TEMPLATE``), ``None`` where empty."""
         self._search_text = [
             f"{(t or '').lower()}\n{i.lower()}"
             for t, i in zip(self.titles, self.item_ids, strict=True)
@@ -437,9 +440,22 @@ class RecommendationService:
                 else {"num_layers": self.attention_shape[0], "num_heads": self.attention_shape[1]}
             ),
             "model_dir": str(self.model_dir) if self.model_dir is not None else None,
+            "case": _case_info(self.settings),
             "loaded_at": self.loaded_at,
             "privacy": _plain(self.model.privacy),
         }
+
+
+def _case_info(settings: ServeSettings) -> dict[str, Any] | None:
+    """The served case and its siblings (the web page's switch), or ``None``."""
+    if settings.case is None:
+        return None
+    return {
+        "name": settings.case.name,
+        "title": settings.case.title,
+        "question": settings.case.question,
+        "cases": [{"name": c.name, "title": c.title} for c in settings.cases],
+    }
 
 
 def _numpy(value: Any) -> np.ndarray:
@@ -454,6 +470,40 @@ def _titles(model: Recommender[Any]) -> list[str | None]:
     if table is None or "title" not in table.columns:
         return [None] * n
     return [None if t is None else str(t) for t in table.get_column("title").to_list()]
+
+
+DETAIL_TEMPLATE = (
+    "{year}",
+    " · {genres}",
+    " · tags: {tags}",
+    " · brand: {brand}",
+    " · {categories}",
+    " · {description}",
+)
+"""What the web page shows under a recommended item's title (segments, see
+``text.templates``); fields the item table lacks are left out. A UniSRec-style item
+table has only ``description`` (title, categories and brand in one text): it is
+shown whole, cut at ``DETAIL_CHARS``."""
+DETAIL_CHARS = 160
+"""Longest detail text; longer ones are cut at a word and end with an ellipsis."""
+
+
+def _details(model: Recommender[Any]) -> list[str | None]:
+    n = len(model.item_vocab or [])
+    table = model.item_table
+    if table is None:
+        return [None] * n
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # items without text: no detail
+        texts = table_texts(table, n, DETAIL_TEMPLATE)
+    texts = [t.lstrip(" ·") for t in texts]  # an item without a year starts with " · "
+    return [_shorten(t) if t else None for t in texts]
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= DETAIL_CHARS:
+        return text
+    return text[: DETAIL_CHARS - 1].rsplit(" ", 1)[0].rstrip(" ,·") + "…"
 
 
 def _plain(value: Any) -> Any:

@@ -12,10 +12,22 @@ from typing import Literal
 from ssl4rec.config.base import Checks
 from ssl4rec.errors import ConfigError
 
-__all__ = ["API_KEY_ENV", "ServeSettings", "check_open_writes", "read_api_key"]
+__all__ = ["API_KEY_ENV", "CaseLink", "ServeSettings", "check_open_writes", "read_api_key"]
 
 API_KEY_ENV = "SSL4REC_API_KEY"
 """Environment variable that holds the API key of write endpoints."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseLink:
+    """An application case served beside others (``ssl4rec case serve``)."""
+
+    name: str
+    """The case's name; its pages are under ``/cases/NAME/``."""
+    title: str
+    """Shown on the web page's case switch."""
+    question: str = ""
+    """What the case measures, shown under the switch."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +66,11 @@ class ServeSettings:
     scored one at a time, so one thread each avoids oversubscribing the cores; scale out
     with more replicas. On 2 cores, SASRec served 446 GET req/s at p99 32 ms with 1
     thread against 273 req/s at p99 53 ms with torch's default (docs/benchmarks.md)."""
+
+    case: CaseLink | None = None
+    """The application case this model answers, when served as one of several cases."""
+    cases: tuple[CaseLink, ...] = ()
+    """Every case served beside it (the web page's switch); empty for a single model."""
 
     def __post_init__(self) -> None:
         checks = Checks("ServeSettings")

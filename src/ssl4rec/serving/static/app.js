@@ -18,11 +18,13 @@ function label(item, title) {
   return state.titles[item] || item;
 }
 
+// API paths are relative to the page, so the same page works at "/" and under a
+// case's prefix ("/cases/music/", see `ssl4rec case serve`).
 async function api(path, options = {}) {
   const headers = { "Content-Type": "application/json" };
   const key = $("api-key").value.trim();
   if (key) headers["X-API-Key"] = key;
-  const response = await fetch(path, { ...options, headers });
+  const response = await fetch(path.replace(/^\//, ""), { ...options, headers });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const field = body.field ? ` (${body.field})` : "";
@@ -57,6 +59,7 @@ function renderRecs(data, previous) {
     li.innerHTML =
       `<div class="rec-head"><span class="title">${esc(label(rec.item, rec.title))}</span>` +
       `<span class="score">score ${rec.score.toFixed(3)}</span></div>` +
+      (rec.detail ? `<div class="detail">${esc(rec.detail)}</div>` : "") +
       `<div class="because">${because ? "because you liked " + because : data.fallback ? "popular with everyone" : "no single history item stands out"}</div>` +
       why +
       `<button class="small add-event" title="Record that this item was consumed">+ add event</button>` +
@@ -307,12 +310,33 @@ function setMode(mode) {
   refresh();
 }
 
+// Served as one of several cases: a switch to the others (each under "../NAME/").
+function setupCaseSwitch(caseInfo) {
+  if (!caseInfo || !caseInfo.cases.length) return;
+  const select = $("case-switch");
+  for (const c of caseInfo.cases) {
+    const option = document.createElement("option");
+    option.value = c.name;
+    option.textContent = c.title;
+    option.selected = c.name === caseInfo.name;
+    select.appendChild(option);
+  }
+  select.addEventListener("change", () => { location.href = `../${encodeURIComponent(select.value)}/`; });
+  $("case-box").hidden = false;
+  document.title = `ssl4rec — ${caseInfo.title}`;
+  if (caseInfo.question) {
+    $("case-question").textContent = caseInfo.question;
+    $("case-question").hidden = false;
+  }
+}
+
 async function init() {
   try {
     const info = await api("/model-info");
     $("model-info").textContent =
       `${info.class} · ${info.num_users} users · ${info.num_items} items · explanations: ${(info.explanation_methods || []).join(", ") || "none"}`;
     setupExplainControls(info);
+    setupCaseSwitch(info.case);
     const users = await api("/users?limit=12");
     const chips = $("user-chips");
     for (const u of [...users.recent, ...users.users].slice(0, 12)) {
