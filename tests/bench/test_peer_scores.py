@@ -172,6 +172,7 @@ def test_peer_record_holds_both_conventions_and_reports_them(split, tmp_path):
     assert [r.exclude_seen for r in rows] == [True, True]
     text = render_markdown(real, {"records": [ours, peer]}, tmp_path)
     assert "(both exclude_seen=true)" in text and "(both exclude_seen=false)" in text
+    assert "- recbole: yes (main table) and no (second table), one trained model" in text
     masked = fields["metrics"]["ndcg@10"]
     assert f"{0.5 / masked:.2f} (0.5 / {masked:.4g}) (both exclude_seen=true)" in text
     off = fields["views"]["exclude_seen=false"]["ndcg@10"]

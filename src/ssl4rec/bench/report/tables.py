@@ -370,8 +370,8 @@ def render_markdown(
             who = [r.model for r in rows if r.side == side and r.exclude_seen == flag]
             both = [r.model for r in rows if r.side == side and _convention_views(r)]
             mark = "yes" if flag else "no"
-            if both and side != "ssl4rec":
-                mark += f"; also {'no' if flag else 'yes'}, same model ({', '.join(both)})"
+            if both and side != "ssl4rec" and set(who) <= set(both):
+                mark += f" (main table) and {'no' if flag else 'yes'} (second table), one trained model"
             lines.append(f"- {side}: {mark} ({', '.join(who)})")
         lines.append("")
         ratio = _ratio_table(rows, suite.primary)
