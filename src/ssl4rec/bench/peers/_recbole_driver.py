@@ -12,7 +12,14 @@ model, trainer.fit, trainer.evaluate) without ``ray`` and with three changes:
 - an optional time budget stops training before the first epoch that would start
   after the budget is spent (the best model so far is then evaluated);
 - timings (fit, per epoch, time to best validation, evaluation) and the peak
-  resident memory of this process are measured and written as JSON.
+  resident memory of this process are measured and written as JSON;
+- with ``scores_path`` in the spec, the score rows RecBole ranks in its final test
+  evaluation (after its own ``-inf`` on the padding item) are also written, mapped
+  back to the benchmark files' user and item tokens, as ``.npz`` arrays ``users``
+  (one per row) and ``scores`` (rows x the largest item token + 1, ``-inf`` for an
+  item RecBole does not know), so the harness can rank them with and without the
+  user's history masked. The rows are the scores of the best model, recorded while
+  RecBole evaluates it: no second forward pass.
 """
 
 from __future__ import annotations
@@ -59,6 +66,44 @@ def _patch_collector() -> None:
         return returned
 
     Collector.get_data_struct = get_data_struct
+
+
+def _score_recorder(trainer, rows: list) -> None:
+    """Wrap ``trainer._full_sort_batch_eval`` to append each batch's users and scores.
+
+    Installed just before the final test evaluation, so ``rows`` gets exactly the
+    rows that RecBole's own test metrics are computed from.
+    """
+    original = trainer._full_sort_batch_eval
+    uid_field = trainer.config["USER_ID_FIELD"]
+
+    def full_sort_batch_eval(batched_data):
+        interaction, scores, positive_u, positive_i = original(batched_data)
+        rows.append((interaction[uid_field].cpu().numpy(), scores.detach().cpu().numpy()))
+        return interaction, scores, positive_u, positive_i
+
+    trainer._full_sort_batch_eval = full_sort_batch_eval
+
+
+def _write_scores(path: str, rows: list, dataset, config) -> dict:
+    """Write the recorded rows in token space (see the module docstring)."""
+    import numpy as np
+
+    users = np.concatenate([u for u, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
+    scores = np.concatenate([s for _, s in rows]) if rows else np.zeros((0, 0), np.float32)
+    user_tokens = dataset.field2id_token[config["USER_ID_FIELD"]]
+    item_tokens = dataset.field2id_token[config["ITEM_ID_FIELD"]]
+    known = np.array([i for i, t in enumerate(item_tokens) if i > 0 and str(t).isdigit()])
+    ours = np.array([int(item_tokens[i]) for i in known], dtype=np.int64)
+    width = int(ours.max()) + 1 if len(ours) else 0
+    out = np.full((len(users), width), -np.inf, dtype=np.float32)
+    if len(ours):
+        out[:, ours] = scores[:, known]
+    user_ids = np.array([int(user_tokens[u]) for u in users], dtype=np.int64)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, users=user_ids, scores=out)
+    os.replace(tmp, path)
+    return {"score_rows": int(len(users)), "score_items": int(len(ours))}
 
 
 def main(spec_path: str, out_path: str) -> int:
@@ -121,9 +166,18 @@ def main(spec_path: str, out_path: str) -> int:
         if state["best"] is not None:
             model.load_state_dict(state["best"][0])
             model.load_other_parameter(state["best"][1])
+        scores_path = spec.get("scores_path")
+        recorded: list = []
+        if scores_path:
+            _score_recorder(trainer, recorded)
         eval_start = time.perf_counter()
         test = trainer.evaluate(test_data, load_best_model=False, show_progress=False)
         eval_s = time.perf_counter() - eval_start
+        if scores_path:
+            try:
+                out.update(_write_scores(scores_path, recorded, dataset, config))
+            except Exception as err:  # noqa: BLE001 - RecBole's own numbers still count
+                out["scores_error"] = f"{type(err).__name__}: {err}"
         epochs = state["epochs"]
         iterative = config["MODEL_TYPE"].name != "TRADITIONAL" and epochs > 0
         out.update(

@@ -17,7 +17,13 @@ How a peer cell runs:
 
 Conventions (stated in the report): for general (non-sequential) models RecBole's
 full-sort evaluation masks the user's earlier items (train, and valid for test),
-like our ``exclude_seen=True``; for sequential models it masks nothing.
+like our ``exclude_seen=True``; for sequential models it masks nothing. So for a
+sequential model the driver also writes the score rows of RecBole's final test
+evaluation, and the harness ranks them with our evaluator under both conventions
+(``ssl4rec.bench.peers.scores``): the record's ``metrics`` follow the suite's
+``exclude_seen`` and ``views`` hold the other one, both from the one trained model.
+RecBole's own (unmasked) test numbers stay in ``recbole_metrics``. Its early stop
+still monitors its own, unmasked validation (``valid_exclude_seen: false``).
 
 Install: ``pip install 'ssl4rec[peers]'`` is not needed for the harness itself (it
 creates RecBole's env on first use); the extra only documents the pinned versions.
@@ -362,6 +368,10 @@ def run_cell(
         }
         spec_path = cell_dir / "recbole_spec.json"
         out_path = cell_dir / "recbole_out.json"
+        scores_path = cell_dir / "recbole_test_scores.npz"
+        if sequential:
+            driver_spec["scores_path"] = str(scores_path)
+            scores_path.unlink(missing_ok=True)
         spec_path.write_text(json.dumps(driver_spec, indent=2), encoding="utf-8")
         out_path.unlink(missing_ok=True)
         timeout = options.get("timeout_s") or spec.get("timeout_s") or entry.timeout_s
@@ -388,6 +398,12 @@ def run_cell(
             raise Ssl4recError(f"RecBole driver wrote no result; see {cell_dir / 'log.txt'}")
         out = json.loads(out_path.read_text(encoding="utf-8"))
         record.update(_record_fields(out, sequential=sequential, budget=budget))
+        if sequential and record["status"] == "ok":
+            try:
+                record.update(_both_conventions(suite, split, scores_path, record["metrics"]))
+            except Exception as err:  # noqa: BLE001 - keep RecBole's own numbers
+                record["views_error"] = f"{type(err).__name__}: {err}"
+                logger.warning("RecBole %s: masked scoring failed: %s", model, err)
         record["split_hash"] = fingerprint
         record["split_summary"] = split.summary()
     except Exception as err:  # noqa: BLE001 - a failed peer cell is data
@@ -419,6 +435,32 @@ def _record_fields(out: dict[str, Any], *, sequential: bool, budget: Any) -> dic
         "wall_s": _round(out.get("wall_s")),
         "peak_rss_mb": round(float(out.get("peak_rss_mb", 0.0)), 1),
         "peer_versions": {"torch": out.get("torch"), "recbole": RECBOLE_REQUIREMENT},
+    }
+
+
+def _both_conventions(
+    suite: Suite, split: Split, scores_path: Path, recbole_metrics: dict[str, float]
+) -> dict[str, Any]:
+    """A sequential cell's metrics from its score rows, ranked by our evaluator.
+
+    ``metrics`` under the suite's ``exclude_seen``, ``views`` with the other
+    convention; RecBole's own numbers (nothing masked) kept as ``recbole_metrics``.
+    """
+    from ssl4rec.bench.peers.scores import evaluate_score_rows, load_score_rows
+
+    if not scores_path.is_file():
+        raise Ssl4recError(f"RecBole driver wrote no score rows ({scores_path})")
+    users, scores = load_score_rows(scores_path)
+    results = evaluate_score_rows(users, scores, split, suite.metric_names())
+    main = bool(suite.eval.get("exclude_seen", True))
+    return {
+        "metrics": results[main].metrics,
+        "exclude_seen": main,
+        "views": {f"exclude_seen={str(not main).lower()}": results[not main].metrics},
+        "recbole_metrics": recbole_metrics,
+        "valid_exclude_seen": False,
+        "note": "RecBole's score rows ranked by ssl4rec's evaluator under both conventions "
+        "(one trained model); its early stop monitors its own unmasked validation",
     }
 
 

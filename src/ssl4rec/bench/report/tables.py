@@ -101,6 +101,8 @@ def aggregate(records: Sequence[Mapping[str, Any]], suite: Suite | None = None) 
             row.values.setdefault(fld, []).append(float(value) if value is not None else math.nan)
         if rec.get("stopped_reason") == "time_budget":
             row.notes.append(f"time budget {rec.get('time_budget_s'):g} s reached")
+        if rec.get("note"):
+            row.notes.append(str(rec["note"]))
 
     def sort_key(item: tuple[tuple[str, str], Row]) -> tuple[int, int, str]:
         (side, model), _ = item
@@ -214,16 +216,14 @@ def view_names(rows: Sequence[Row]) -> list[str]:
 def view_rows(rows: Sequence[Row], view: str) -> list[Row]:
     """Rows of one view.
 
-    Ours with that view's values; for a convention view (``exclude_seen=X``) also
-    the peer rows evaluated under that convention.
+    Rows (ours or a peer's) with that view's values; for a convention view
+    (``exclude_seen=X``) also the peer rows whose main numbers use that convention.
     """
     out: list[Row] = []
+    prefix = f"{view}:"
     for row in rows:
-        if row.side == "ssl4rec":
-            prefix = f"{view}:"
-            values = {k[len(prefix) :]: v for k, v in row.values.items() if k.startswith(prefix)}
-            if not values:
-                continue
+        values = {k[len(prefix) :]: v for k, v in row.values.items() if k.startswith(prefix)}
+        if values:
             values.update({k: v for k, v in row.values.items() if ":" not in k and "@" not in k})
             flag = view.partition("=")[2]
             out.append(
@@ -236,7 +236,7 @@ def view_rows(rows: Sequence[Row], view: str) -> list[Row]:
                     exclude_seen=(flag == "true") if flag else row.exclude_seen,
                 )
             )
-        elif view == f"exclude_seen={str(row.exclude_seen).lower()}":
+        elif row.side != "ssl4rec" and view == f"exclude_seen={str(row.exclude_seen).lower()}":
             out.append(row)
     return out
 
@@ -249,6 +249,11 @@ def _same_convention(mine: Row, peer: Row, metric: str) -> tuple[str, str]:
     if key in mine.values:
         return key, f" (both exclude_seen={str(peer.exclude_seen).lower()})"
     return metric, " (conventions differ)"
+
+
+def _convention_views(row: Row) -> list[str]:
+    """The ``exclude_seen=X`` views a row carries besides its main numbers."""
+    return sorted({k.split(":", 1)[0] for k in row.values if k.startswith("exclude_seen=")})
 
 
 def _ratio_table(rows: Sequence[Row], metric: str) -> list[str]:
@@ -273,10 +278,20 @@ def _ratio_table(rows: Sequence[Row], metric: str) -> list[str]:
             return f"{a / b:.2f} ({a:.4g} / {b:.4g})"
 
         ours_key, label = _same_convention(mine, peer, metric)
-        lines.append(
-            f"| {peer.model} | {peer.side} | {ratio(metric, ours=ours_key)}{label} | "
-            f"{ratio('time_to_best_s')} | {ratio('peak_rss_mb')} |"
-        )
+        extra = _convention_views(peer)
+        if extra and not label:  # a peer scored both ways: say which line is which
+            label = f" (both exclude_seen={str(peer.exclude_seen).lower()})"
+        times = f"{ratio('time_to_best_s')} | {ratio('peak_rss_mb')} |"
+        lines.append(f"| {peer.model} | {peer.side} | {ratio(metric, ours=ours_key)}{label} | {times}")
+        for view in extra:
+            flag = view.partition("=")[2] == "true"
+            mine_key = f"{view}:{metric}" if f"{view}:{metric}" in mine.values else metric
+            if mine_key == metric and mine.exclude_seen != flag:
+                continue  # we were not scored under this convention
+            lines.append(
+                f"| {peer.model} | {peer.side} | {ratio(f'{view}:{metric}', ours=mine_key)} "
+                f"(both {view}) | {times}"
+            )
     return lines
 
 
@@ -359,7 +374,11 @@ def render_markdown(
         lines += ["exclude_seen (items of earlier parts masked before ranking):", ""]
         for side, flag in conventions:
             who = [r.model for r in rows if r.side == side and r.exclude_seen == flag]
-            lines.append(f"- {side}: {'yes' if flag else 'no'} ({', '.join(who)})")
+            both = [r.model for r in rows if r.side == side and _convention_views(r)]
+            mark = "yes" if flag else "no"
+            if both and side != "ssl4rec" and set(who) <= set(both):
+                mark += f" (main table) and {'no' if flag else 'yes'} (second table), one trained model"
+            lines.append(f"- {side}: {mark} ({', '.join(who)})")
         lines.append("")
         ratio = _ratio_table(rows, suite.primary)
         if len(ratio) > 2:
