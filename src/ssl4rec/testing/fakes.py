@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
-import polars as pl
 import torch
 
 from ssl4rec.data.interactions import Interactions
+from ssl4rec.evaluation.fixed import FixedScorer
 
 __all__ = ["HashTextEncoder", "RandomScorer"]
 
@@ -84,7 +83,7 @@ class HashTextEncoder:
         return out
 
 
-class RandomScorer:
+class RandomScorer(FixedScorer):
     """Uniform random scores for every item; satisfies the evaluator's ``Scorer``.
 
     The chance-level reference of the planted-signal test: a threshold that this
@@ -109,31 +108,11 @@ class RandomScorer:
             from ssl4rec.errors import ConfigError
 
             raise ConfigError(f"RandomScorer.seed must be ≥ 0; got {seed!r}")
-        self._train = train
+        super().__init__(train)
         self.seed = seed
 
     def __repr__(self) -> str:
         return f"RandomScorer(seed={self.seed})"
-
-    @property
-    def num_items(self) -> int:
-        """Catalog size."""
-        return self._train.num_items
-
-    @property
-    def num_users(self) -> int:
-        """Users of the training data."""
-        return self._train.num_users
-
-    @property
-    def history(self) -> Interactions:
-        """The training data (for popularity metrics)."""
-        return self._train
-
-    @property
-    def item_table(self) -> pl.DataFrame | None:
-        """The training item table."""
-        return self._train.item_table
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         """Uniform [0, 1) scores.
@@ -152,7 +131,3 @@ class RandomScorer:
             return torch.zeros((0, self.num_items), dtype=torch.float32)
         return torch.from_numpy(np.stack(rows))
 
-    @contextmanager
-    def using_history(self, data: Interactions) -> Iterator[None]:
-        """No-op: random scores read no history."""
-        yield

@@ -12,8 +12,7 @@ same metrics as ours. One trained peer model thus gives both rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -21,9 +20,9 @@ import numpy as np
 import torch
 
 from ssl4rec.errors import DataError
+from ssl4rec.evaluation.fixed import FixedScorer
 
 if TYPE_CHECKING:
-    import polars as pl
 
     from ssl4rec.data.interactions import Interactions
     from ssl4rec.data.splits import Split
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["ScoreRows", "evaluate_score_rows", "load_score_rows"]
 
 
-class ScoreRows:
+class ScoreRows(FixedScorer):
     """Fixed score rows per user; satisfies the evaluator's ``Scorer``.
 
     A user without a row scores ``-inf`` everywhere (recommends nothing, hits
@@ -72,31 +71,11 @@ class ScoreRows:
             raise DataError(
                 f"peer scores: rows have {scores.shape[1]} items; the catalog has {train.num_items}"
             )
-        self._train = train
+        super().__init__(train)
         self._rows = np.full(train.num_users, -1, dtype=np.int64)
         self._rows[users.astype(np.int64)] = np.arange(len(users))
         self._scores = np.full((len(users), train.num_items), -np.inf, dtype=np.float32)
         self._scores[:, : scores.shape[1]] = scores
-
-    @property
-    def num_items(self) -> int:
-        """Catalog size."""
-        return self._train.num_items
-
-    @property
-    def num_users(self) -> int:
-        """Users of the training data."""
-        return self._train.num_users
-
-    @property
-    def history(self) -> Interactions:
-        """The training data (for popularity metrics)."""
-        return self._train
-
-    @property
-    def item_table(self) -> pl.DataFrame | None:
-        """The training item table."""
-        return self._train.item_table
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         """The stored rows of ``users`` (``-inf`` rows for users without one)."""
@@ -106,11 +85,6 @@ class ScoreRows:
         out[have] = self._scores[idx[have]]
         return torch.from_numpy(out)
 
-    @contextmanager
-    def using_history(self, data: Interactions) -> Iterator[None]:
-        """No-op: the rows were scored by the peer from its own copy of the history."""
-        del data
-        yield
 
 
 def load_score_rows(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
