@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from ssl4rec.cli._output import echo_json, format_table
+from ssl4rec.cli.serve import ApiKeyFileOption, HostOption, OpenWritesOption, PortOption
 
 app = typer.Typer(
     help="Application cases (e-commerce, social, music): configs, training, a served demo.",
@@ -117,22 +118,13 @@ def serve_command(
     ] = None,
     cases: CasesOption = DEFAULT_CASES,
     runs: RunsOption = DEFAULT_RUNS,
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
     db_dir: Annotated[
         Path, typer.Option(help="Folder of the event stores, one SQLite file per case.")
     ] = Path("events"),
-    api_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="File whose first line is the key required by write endpoints "
-            "(default: $SSL4REC_API_KEY)."
-        ),
-    ] = None,
-    allow_open_writes: Annotated[
-        bool,
-        typer.Option("--allow-open-writes", help="Serve a non-loopback --host without an API key."),
-    ] = False,
+    api_key_file: ApiKeyFileOption = None,
+    allow_open_writes: OpenWritesOption = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Serve trained cases behind one server, each at /cases/NAME/ with a case switch."""

@@ -8,35 +8,38 @@ from typing import Annotated
 
 import typer
 
+HostOption = Annotated[str, typer.Option(help="Interface to bind.")]
+PortOption = Annotated[int, typer.Option(help="TCP port.")]
+ApiKeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="File whose first line is the key required by write endpoints "
+        "(default: $SSL4REC_API_KEY)."
+    ),
+]
+OpenWritesOption = Annotated[
+    bool,
+    typer.Option("--allow-open-writes", help="Serve a non-loopback --host without an API key."),
+]
+
 
 def serve_command(
     model: Annotated[
         Path, typer.Option("--model", "-m", help="Saved model folder, or a run folder with model/.")
     ],
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
     db: Annotated[
         str, typer.Option(help="Event store: SQLite file, ':memory:', or a SQLAlchemy URL.")
     ] = "events.sqlite",
-    api_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="File whose first line is the key required by write endpoints "
-            "(default: $SSL4REC_API_KEY)."
-        ),
-    ] = None,
+    api_key_file: ApiKeyFileOption = None,
     api_key: Annotated[
         str | None,
         typer.Option(
             hidden=True, help="Removed: a key on the command line shows in process listings."
         ),
     ] = None,
-    allow_open_writes: Annotated[
-        bool,
-        typer.Option(
-            "--allow-open-writes", help="Serve a non-loopback --host without an API key."
-        ),
-    ] = False,
+    allow_open_writes: OpenWritesOption = False,
     retrieval: Annotated[
         str, typer.Option(help="Top-k over item vectors: auto, exact or faiss.")
     ] = "auto",
