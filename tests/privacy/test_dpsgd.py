@@ -19,6 +19,7 @@ from ssl4rec.models.ease import EASE
 from ssl4rec.models.item_knn import ItemKNN
 from ssl4rec.models.mult_dae import MultDAE
 from ssl4rec.models.mult_vae import MultVAE
+from ssl4rec.models.nn.sparse_input import densify, is_sparse
 from ssl4rec.models.pop import Pop
 from ssl4rec.models.recvae import RecVAE
 from ssl4rec.models.sasrec import SASRec
@@ -40,6 +41,8 @@ FAST = PrivacyConfig(target_epsilon=4.0, accountant="rdp")
         ("delta", 1.0, "privacy.delta must be in (0, 1)"),
         ("max_grad_norm", 0.0, "privacy.max_grad_norm must be > 0"),
         ("accountant", "moments", "privacy.accountant must be one of"),
+        ("prior_epsilon", 8.0, "privacy.prior_epsilon must be > 0 and below target_epsilon"),
+        ("prior_epsilon", 0.0, "privacy.prior_epsilon must be > 0 and below target_epsilon"),
     ],
 )
 def test_bad_privacy_settings_name_the_field(field: str, value: object, expected: str) -> None:
@@ -68,6 +71,46 @@ def test_autoencoders_spend_at_most_the_target(model_cls: type) -> None:
     assert model.train_summary["privacy"] == spent
 
 
+@pytest.mark.parametrize("accountant", ["rdp", "prv"])
+def test_a_popularity_prior_is_composed_into_the_budget(accountant: str) -> None:
+    split = block_split(num_users=60)
+    plain = PrivacyConfig(target_epsilon=4.0, accountant=accountant)
+    with_prior = PrivacyConfig(target_epsilon=4.0, accountant=accountant, prior_epsilon=1.0)
+    base = MultVAE(**TINY_VAE, seed=0).fit(split.train, privacy=plain).privacy
+    model = MultVAE(**TINY_VAE, seed=0).fit(split.train, privacy=with_prior)
+    spent = model.privacy
+    assert base is not None and spent is not None
+    assert 3.9 < spent["epsilon"] <= 4.0  # prior release + steps, composed by the accountant
+    assert spent["prior_epsilon"] == 1.0 and spent["prior_noise_multiplier"] > 1.0
+    # the prior takes part of the budget, so the steps need more noise than without it
+    assert spent["noise_multiplier"] > base["noise_multiplier"]
+
+
+def test_the_prior_starts_the_output_bias_at_the_noisy_popularity() -> None:
+    split = block_split(num_users=60)
+    model = MultDAE(**TINY_VAE, seed=0)
+    model._remember(split.train)
+    model.build(split.train)
+    hook = DPSGD(
+        PrivacyConfig(target_epsilon=8.0, prior_epsilon=4.0), epochs=1, batch_size=8, seed=0
+    )
+    hook.attach(model, split.train, model.configure_optimizers())
+    assert model.net is not None
+    bias = model.net.decoder.layers[-2].bias.detach().numpy()
+    counts = split.train.item_counts
+    top, rare = np.argsort(-counts)[:5], np.argsort(counts)[:5]
+    assert bias[top].mean() > bias[rare].mean() + 1.0
+
+
+def test_a_prior_on_a_model_without_an_output_bias_is_refused() -> None:
+    split = cycle_split(num_users=40)
+    config = {**TINY_SEQUENTIAL, "epochs": 1, "max_seq_len": 4}
+    with pytest.raises(ConfigError, match="prior_epsilon: sasrec has no output bias"):
+        SASRec(**config, seed=0).fit(
+            split.train, privacy=PrivacyConfig(target_epsilon=4.0, prior_epsilon=1.0)
+        )
+
+
 def test_sasrec_trains_privately_with_one_window_per_user() -> None:
     split = cycle_split(num_users=40)
     config = {**TINY_SEQUENTIAL, "dropout": 0.1, "epochs": 2, "max_seq_len": 4}
@@ -80,24 +123,41 @@ def test_sasrec_trains_privately_with_one_window_per_user() -> None:
     assert np.isfinite(model.score_history([np.array([0, 1])]).numpy()).all()
 
 
-def test_per_user_gradients_of_opacus_hooks_match_one_backward_per_user() -> None:
-    """Opacus's hook-computed per-sample gradients (Mult-DAE) equal our loop's."""
+@pytest.mark.parametrize(
+    ("model_cls", "sparse"), [(MultVAE, False), (MultDAE, False), (MultVAE, True)]
+)
+def test_ghost_clipping_sums_the_clipped_gradients_of_one_backward_per_user(
+    model_cls: type, sparse: bool
+) -> None:
+    """Opacus's ghost clipping (no per-user gradient formed) equals clipping our loop's."""
     split = block_split(num_users=30)
-    model = MultDAE(**{**TINY_VAE, "dropout": 0.0}, seed=0)
+    config: dict[str, object] = {**TINY_VAE, "dropout": 0.0, "sparse_input": sparse}
+    if model_cls is MultVAE:  # deterministic z and a fixed β, so each user's loss is fixed
+        config.update(noise_std=0.0, total_anneal_steps=0)
+    model = model_cls(**config, seed=0)
     model._remember(split.train)
     model.build(split.train)
+    assert model.grad_mode == "ghost"
     plain = copy.deepcopy(model)  # no Opacus hooks: one backward pass per user
-    batch = model.private_batch(split.train, torch.tensor([0, 3, 5]), torch.Generator())
+    batch = model.private_batch(split.train, torch.tensor([0, 3, 5, 11]), torch.Generator())
     plain_params = [p for m in plain.modules().values() for p in m.parameters()]
-    DPSGD._loop_grads(plain, batch, None, plain_params, 3)
-    hook = DPSGD(FAST, epochs=1, batch_size=8, seed=0)
+    DPSGD._loop_grads(plain, (batch[0], densify(batch[1])), None, plain_params, 4)
+    assert is_sparse(batch[1]) == sparse
+    norms = torch.stack([q.grad_sample.flatten(1).norm(dim=1) for q in plain_params]).norm(dim=0)
+    bound = float(norms.median())  # half the users are clipped
+    hook = DPSGD(
+        PrivacyConfig(target_epsilon=4.0, max_grad_norm=bound), epochs=1, batch_size=8, seed=0
+    )
     (optimizer,) = hook.attach(model, split.train, model.configure_optimizers()).values()
+    optimizer.zero_grad(set_to_none=True)
+    hook._ghost_grads(model, batch, optimizer)
+    assert torch.allclose(hook._hooks.get_norm_sample(), norms, rtol=1e-4)
+    scale = (bound / (norms + 1e-6)).clamp(max=1.0)
+    assert (scale < 1).any() and (scale == 1).any()
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    assert len(params) == len(plain_params) == 8
-    model.training_step(batch)["loss"].backward()
     for p, q in zip(params, plain_params, strict=True):
-        assert p.grad_sample.shape == (3, *p.shape)
-        assert torch.allclose(p.grad_sample, q.grad_sample, atol=1e-5)
+        expected = (q.grad_sample * scale.view(-1, *[1] * p.dim())).sum(0)
+        assert torch.allclose(p.grad, expected, atol=1e-5)
 
 
 @pytest.mark.parametrize(

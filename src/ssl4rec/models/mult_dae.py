@@ -72,9 +72,18 @@ class MultDAE(AutoencoderRecommender[MultDAEConfig]):
 
     @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
+        return {"loss": self.user_losses(batch)["loss"].mean()}
+
+    def user_losses(self, batch: Any) -> dict[str, torch.Tensor]:
+        """Each user's loss ``(b,)`` under ``loss`` (DP-SGD clips per user)."""
         assert self.net is not None
         _, x = batch  # (users (b,), rows (b, num_items))
-        return {"loss": multinomial_nll(self.net(x), densify(x))}
+        return {"loss": multinomial_nll(self.net(x), densify(x), per_user=True)}
+
+    def set_output_prior(self, log_prior: torch.Tensor) -> None:
+        """Start the item logits' bias at ``log_prior`` ``(num_items,)`` (DP-SGD's popularity prior)."""
+        assert self.net is not None
+        self.net.decoder.set_output_bias(log_prior)
 
     def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
         """Item logits ``(b, num_items)`` of input rows ``x`` (no noise at scoring)."""

@@ -91,14 +91,27 @@ class MultVAE(AutoencoderRecommender[MultVAEConfig]):
 
     @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
+        terms = self.user_losses(batch)
+        return {
+            "loss": terms["loss"].mean(),
+            **{k: terms[k].detach().mean() for k in ("nll", "kl")},
+        }
+
+    def user_losses(self, batch: Any) -> dict[str, torch.Tensor]:
+        """Each user's loss terms ``(b,)``: ``loss`` = nll + β·kl (DP-SGD clips per user)."""
         assert self.net is not None
         _, x = batch  # (users (b,), rows (b, num_items))
         logits, mu, logvar = self.net(x)
-        nll = multinomial_nll(logits, densify(x))
-        kl = gaussian_kl(mu, logvar)
+        nll = multinomial_nll(logits, densify(x), per_user=True)
+        kl = gaussian_kl(mu, logvar, per_user=True)
         beta = self.kl_weight()
         self._step += 1
-        return {"loss": nll + beta * kl, "nll": nll.detach(), "kl": kl.detach()}
+        return {"loss": nll + beta * kl, "nll": nll, "kl": kl}
+
+    def set_output_prior(self, log_prior: torch.Tensor) -> None:
+        """Start the item logits' bias at ``log_prior`` ``(num_items,)`` (DP-SGD's popularity prior)."""
+        assert self.net is not None
+        self.net.decoder.set_output_bias(log_prior)
 
     def reconstruct(self, x: torch.Tensor, users: torch.Tensor | None) -> torch.Tensor:
         """Item logits ``(b, num_items)`` from the posterior mean of input rows ``x``."""

@@ -39,6 +39,11 @@ class PrivacyConfig:
     """Per-user gradient clipping bound C (the sensitivity of one step)."""
     accountant: Literal["prv", "rdp", "gdp"] = "prv"
     """Opacus accountant that calibrates the noise and reports the spent ε."""
+    prior_epsilon: float | None = None
+    """Part of ``target_epsilon`` spent on noisy item counts (DP-Pop's Gaussian
+    mechanism) that start the model's output bias at a popularity prior; the rest goes
+    to DP-SGD, and the accountant composes both. ``null``: no prior (Mult-VAE and
+    Mult-DAE support one)."""
     holdout_users: float = 0.1
     """Share of users held out of training entirely (the audit's non-members)."""
     holdout_seed: int = 0
@@ -52,6 +57,9 @@ class PrivacyConfig:
         if self.delta is not None and not 0 < self.delta < 1:
             c.fail("delta", "in (0, 1)", self.delta, "null picks 0.1 / number of users")
         c.positive("max_grad_norm", self.max_grad_norm)
+        prior = self.prior_epsilon
+        if prior is not None and not (prior > 0 and (eps is None or prior < eps)):
+            c.fail("prior_epsilon", "> 0 and below target_epsilon", prior)
         c.one_of("accountant", self.accountant, ACCOUNTANTS)
         c.in_range("holdout_users", self.holdout_users, 0.0, 0.5, high_open=True)
         c.raise_if_any()

@@ -11,6 +11,11 @@ reports the ε spent. This module only turns sampled users into the model's batc
 outside the layers Opacus hooks (SASRec's item table is both input embedding and
 output layer), computes each user's gradient by its own backward pass
 (``grad_mode = "loop"``; Opacus's ``no_op`` grad-sample mode then reads them).
+Models built from layers Opacus knows (the autoencoders' MLPs) use its ghost
+clipping (``grad_mode = "ghost"``): each user's gradient norm comes from the
+layer's inputs and output gradients without forming the gradient, and a second
+backward pass sums the clipped gradients, so a private step costs about two
+ordinary ones even for a 100k-item input layer.
 
 References:
     Martín Abadi et al. Deep Learning with Differential Privacy. CCS 2016.
@@ -18,6 +23,8 @@ References:
     PyTorch. arXiv:2109.12298, 2021.
     Sivakanth Gopi, Yin Tat Lee, Lukas Wutschitz. Numerical Composition of Differential
     Privacy (the PRV accountant). NeurIPS 2021.
+    Xuechen Li, Florian Tramèr, Percy Liang, Tatsunori Hashimoto. Large Language Models
+    Can Be Strong Differentially Private Learners (ghost clipping). ICLR 2022.
 """
 
 from __future__ import annotations
@@ -35,8 +42,9 @@ from torch import nn
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, TrainingDivergedError
 from ssl4rec.privacy.config import PrivacyConfig, default_delta
+from ssl4rec.privacy.mechanisms import noisy_counts
 
-__all__ = ["DPSGD", "PrivatelyTrainable", "refusal"]
+__all__ = ["DPSGD", "OutputPrior", "PrivatelyTrainable", "refusal"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +53,11 @@ logger = logging.getLogger(__name__)
 class PrivatelyTrainable(Protocol):
     """A model DP-SGD can train: it builds the batch of a set of sampled users."""
 
-    grad_mode: Literal["hooks", "loop"]
+    grad_mode: Literal["hooks", "loop", "ghost"]
     """``hooks``: every parameter is used inside layers Opacus computes per-sample
-    gradients for (Linear, Embedding, LayerNorm...); ``loop``: one backward pass per user.
+    gradients for (Linear, Embedding, LayerNorm...); ``ghost``: the same layers, clipped
+    by Opacus's ghost clipping, the model giving each user's loss
+    (``user_losses(batch)["loss"]``, ``(b,)``); ``loop``: one backward pass per user.
     A model may also set ``private_min_events`` (default 1): users with fewer
     training events are not samples (they have nothing to learn from)."""
 
@@ -58,6 +68,15 @@ class PrivatelyTrainable(Protocol):
 
         Every tensor in it has the users along dim 0, in the order of ``users``.
         """
+        ...
+
+
+@runtime_checkable
+class OutputPrior(Protocol):
+    """A model whose item logits have a bias a popularity prior can start from."""
+
+    def set_output_prior(self, log_prior: torch.Tensor) -> None:
+        """Set the output bias to ``log_prior`` ``(num_items,)``."""
         ...
 
 
@@ -106,6 +125,8 @@ class DPSGD:
         self._loader: Any = None
         self._generator = torch.Generator().manual_seed(self.seed + 7919)
         self._train: Interactions | None = None
+        self._hooks: Any = None
+        self.prior_noise_multiplier: float | None = None
 
     # ------------------------------------------------------------------ setup
     def attach(
@@ -147,15 +168,21 @@ class DPSGD:
             batch_size=min(self.batch_size, self.num_users),
             generator=torch.Generator().manual_seed(self.seed),
         )
+        if cfg.prior_epsilon is not None:
+            self._set_prior(model, train, users.numpy())
         # what make_private_with_epsilon does, with the budget error made ours
         noise_multiplier = self._noise_multiplier(len(loader))
         ((name, optimizer),) = optimizers.items()
         container = nn.ModuleDict(dict(model.modules()))
-        mode = "hooks" if model.grad_mode == "hooks" else "no_op"
+        mode = {"hooks": "hooks", "ghost": "ghost", "loop": "no_op"}[model.grad_mode]
+        if mode == "ghost":
+            _register_ghost_layers(container)
+        ghost = {"criterion": nn.CrossEntropyLoss()} if mode == "ghost" else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the secure-RNG notice (seeded runs are wanted)
             engine = PrivacyEngine(accountant=cfg.accountant)
-            _, dp_optimizer, dp_loader = engine.make_private(
+            # ghost mode also wraps a criterion; ours is the model's per-user loss
+            hooks, dp_optimizer, *_, dp_loader = engine.make_private(
                 module=container,
                 optimizer=optimizer,
                 data_loader=loader,
@@ -165,8 +192,10 @@ class DPSGD:
                 grad_sample_mode=mode,
                 wrap_model=False,
                 noise_generator=self._generator,
+                **ghost,
             )
         self._engine, self._loader, self._train = engine, dp_loader, train
+        self._hooks = hooks
         self.noise_multiplier = float(dp_optimizer.noise_multiplier)
         self.sample_rate = 1.0 / len(dp_loader)
         self.max_steps = self.epochs * len(dp_loader)
@@ -183,16 +212,72 @@ class DPSGD:
         )
         return {name: dp_optimizer}
 
+    def _set_prior(self, model: Any, train: Interactions, users: np.ndarray) -> None:
+        """Release noisy item counts (``prior_epsilon``) and start the output bias there.
+
+        The counts are DP-Pop's Gaussian mechanism (each user's row scaled to unit L2
+        norm); its σ enters the accountant beside DP-SGD's steps.
+        """
+        cfg = self.config
+        assert cfg.prior_epsilon is not None
+        if not isinstance(model, OutputPrior):
+            raise ConfigError(
+                f"privacy.prior_epsilon: {model.name} has no output bias to start from a "
+                "popularity prior (supported: multvae, multdae); set it to null"
+            )
+        counts, report = noisy_counts(
+            train.csr()[users],
+            epsilon=cfg.prior_epsilon,
+            delta=self.delta,
+            mechanism="gaussian",
+            seed=self.seed + 104729,
+            accountant=cfg.accountant,
+        )
+        self.prior_noise_multiplier = float(report["noise_multiplier"])
+        share = np.clip(counts, 0.5, None)  # a noisy count below half a user is noise
+        log_prior = np.log(share / share.sum())
+        model.set_output_prior(torch.from_numpy(log_prior - log_prior.mean()).float())
+
+    def _prior_history(self) -> list[tuple[float, float, int]]:
+        """The prior's one release as accountant history (empty without a prior)."""
+        if self.prior_noise_multiplier is None:
+            return []
+        return [(self.prior_noise_multiplier, 1.0, 1)]
+
     def _noise_multiplier(self, steps_per_epoch: int) -> float:
         """Opacus's σ for the target (ε, δ) over the planned steps.
+
+        With a popularity prior, σ is the smallest one (bisection) for which the
+        accountant's ε of the prior's release composed with the steps stays within
+        the target.
 
         Raises:
             ConfigError: no noise level reaches the target (the smallest feasible ε named).
         """
+        from opacus.accountants import create_accountant
         from opacus.accountants.utils import get_noise_multiplier
 
         cfg = self.config
         assert cfg.target_epsilon is not None
+        rate, steps = 1.0 / steps_per_epoch, self.epochs * steps_per_epoch
+        if self.prior_noise_multiplier is not None:
+
+            def spent(sigma: float) -> float:
+                acc = create_accountant(cfg.accountant)
+                acc.history = [*self._prior_history(), (sigma, rate, steps)]
+                with np.errstate(divide="ignore"):  # PRV's log(1 - q) at the prior's q = 1
+                    return float(acc.get_epsilon(delta=self.delta))
+
+            low, high = 0.05, 1e3
+            if spent(high) > cfg.target_epsilon:
+                raise ConfigError(
+                    f"privacy.target_epsilon={cfg.target_epsilon} leaves DP-SGD no room after "
+                    f"prior_epsilon={cfg.prior_epsilon}; lower prior_epsilon or raise the target"
+                )
+            for _ in range(40):  # σ to 1e-3 relative
+                mid = math.sqrt(low * high)
+                low, high = (low, mid) if spent(mid) <= cfg.target_epsilon else (mid, high)
+            return high
         try:
             return get_noise_multiplier(
                 target_epsilon=cfg.target_epsilon,
@@ -235,8 +320,13 @@ class DPSGD:
         terms: dict[str, torch.Tensor] | None
         if size == 0:
             for p in params:
-                p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
+                if model.grad_mode == "ghost":
+                    p.grad = torch.zeros_like(p)
+                else:
+                    p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
             terms = None
+        elif model.grad_mode == "ghost":
+            terms = self._ghost_grads(model, batch, optimizer)
         elif model.grad_mode == "hooks":
             terms = dict(model.training_step(batch, phase))
             _check_finite(model, terms["loss"])
@@ -250,6 +340,21 @@ class DPSGD:
         optimizer.step()
         self.steps += 1
         return terms
+
+    def _ghost_grads(
+        self, model: Any, batch: Any, optimizer: torch.optim.Optimizer
+    ) -> dict[str, torch.Tensor]:
+        """Clipped per-user gradients summed into ``p.grad`` by Opacus's ghost clipping."""
+        from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
+
+        terms = model.user_losses(batch)
+        loss = terms["loss"]  # (b,)
+        _check_finite(model, loss)
+        with warnings.catch_warnings():
+            # the hooks fire on module outputs when the input rows need no grad
+            warnings.simplefilter("ignore", UserWarning)
+            DPTensorFastGradientClipping(self._hooks, optimizer, loss, "mean").backward()
+        return {k: v.detach().mean() for k, v in terms.items()}
 
     @staticmethod
     def _loop_grads(
@@ -279,7 +384,20 @@ class DPSGD:
         Keys: ``epsilon``, ``delta``, ``noise_multiplier``, ``sample_rate``, ``steps``,
         ``unit`` and the targets and settings.
         """
-        epsilon = float(self._engine.get_epsilon(self.delta)) if self.steps else 0.0
+        epsilon = 0.0
+        if self.steps:
+            from opacus.accountants import create_accountant
+
+            acc = create_accountant(self.config.accountant)
+            acc.history = [*self._prior_history(), *self._engine.accountant.history]
+            with np.errstate(divide="ignore"):  # PRV's log(1 - q) at the prior's q = 1
+                epsilon = float(acc.get_epsilon(delta=self.delta))
+        prior = {}
+        if self.prior_noise_multiplier is not None:
+            prior = {
+                "prior_epsilon": self.config.prior_epsilon,
+                "prior_noise_multiplier": round(self.prior_noise_multiplier, 6),
+            }
         return {
             "epsilon": round(epsilon, 4),
             "target_epsilon": self.config.target_epsilon,
@@ -292,7 +410,24 @@ class DPSGD:
             "accountant": self.config.accountant,
             "unit": "user",
             "users": self.num_users,
+            **prior,
         }
+
+
+def _register_ghost_layers(container: nn.Module) -> None:
+    """Give Opacus the norm sampler of our layers that define ``ghost_norms``.
+
+    Such a layer (``SparseInputLinear``: sparse user rows summed with an embedding
+    bag) computes each sample's gradient norm from its inputs and output gradients.
+    """
+    from opacus.grad_sample import register_norm_sampler
+
+    def norms(layer: nn.Module, activations: list, backprops: torch.Tensor) -> dict:
+        return layer.ghost_norms(activations, backprops)  # type: ignore[operator]
+
+    for layer in container.modules():
+        if callable(getattr(layer, "ghost_norms", None)):
+            register_norm_sampler(type(layer))(norms)
 
 
 def _smallest_epsilon(delta: float, sample_rate: float, steps: int, accountant: str) -> float:
@@ -331,6 +466,7 @@ def _row(batch: Any, i: int) -> Any:
 def _check_finite(model: Any, loss: torch.Tensor) -> None:
     if not torch.isfinite(loss.detach()).all():
         raise TrainingDivergedError(
-            f"{type(model).__name__}: loss is {loss.item()} under DP-SGD; stopped. Lower "
+            f"{type(model).__name__}: loss is {float(loss.detach().mean())} under DP-SGD; "
+            "stopped. Lower "
             "learning_rate or privacy.max_grad_norm"
         )

@@ -57,14 +57,16 @@ class AutoencoderRecommender(Recommender[C]):
         """Whether user rows reach the network as sparse tensors (config ``sparse_input``)."""
         return bool(getattr(self.config, "sparse_input", False))
 
-    grad_mode: Literal["hooks", "loop"] = "hooks"
-    """DP-SGD: Opacus computes per-user gradients of these MLPs with its layer hooks."""
+    grad_mode: Literal["hooks", "loop", "ghost"] = "ghost"
+    """DP-SGD: Opacus's ghost clipping clips each user's gradient of these MLPs without
+    materialising it (the model's ``user_losses`` gives the per-user terms)."""
 
     def private_batch(
         self, train: Interactions, users: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """DP-SGD batch of sampled ``users``: one row (the user's item vector) each."""
-        return users, dense_rows(train.csr(), users.numpy())
+        rows = sparse_rows if self.sparse_input else dense_rows
+        return users, rows(train.csr(), users.numpy())
 
     @override
     def on_epoch_start(self, epoch: int) -> None:

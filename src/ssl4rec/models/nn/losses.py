@@ -17,7 +17,9 @@ __all__ = [
 ]
 
 
-def multinomial_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def multinomial_nll(
+    logits: torch.Tensor, target: torch.Tensor, *, per_user: bool = False
+) -> torch.Tensor:
     """Multinomial negative log-likelihood of a user's items, averaged over users.
 
     Optimizes ``-Σ_i x_ui log softmax(logits_u)_i``: the model spreads a unit of
@@ -27,21 +29,26 @@ def multinomial_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     Args:
         logits: ``(batch, num_items)`` unnormalised scores.
         target: ``(batch, num_items)`` non-negative interaction counts (binary here).
+        per_user: return each user's term ``(batch,)`` instead of the mean (DP-SGD
+            clips every user's gradient separately).
 
     Returns:
-        A scalar: the mean over the batch.
+        A scalar: the mean over the batch (``(batch,)`` with ``per_user``).
     """
-    return -(F.log_softmax(logits, dim=1) * target).sum(dim=1).mean()
+    nll = -(F.log_softmax(logits, dim=1) * target).sum(dim=1)
+    return nll if per_user else nll.mean()
 
 
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor, *, per_user: bool = False) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) summed over latent dims, mean over the batch.
 
     Args:
         mu: ``(batch, dim)`` posterior means.
         logvar: ``(batch, dim)`` posterior log-variances.
+        per_user: return each row's KL ``(batch,)`` instead of the mean.
     """
-    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean()
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
+    return kl if per_user else kl.mean()
 
 
 def log_normal(x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -64,3 +64,9 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, dims[0])`` (dense, or sparse CSR with ``sparse_input``) -> ``(batch, dims[-1])``."""
         return self.layers(x)
+
+    def set_output_bias(self, values: torch.Tensor) -> None:
+        """Overwrite the last layer's bias with ``values`` ``(dims[-1],)``."""
+        last = [m for m in self.layers if isinstance(m, nn.Linear)][-1]
+        with torch.no_grad():
+            last.bias.copy_(values.to(last.bias))

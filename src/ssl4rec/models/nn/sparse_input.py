@@ -149,6 +149,25 @@ class SparseInputLinear(nn.Module):
             return summed + self.bias
         return x @ self.weight + self.bias
 
+    def ghost_norms(
+        self, activations: list[torch.Tensor], backprops: torch.Tensor
+    ) -> dict[nn.Parameter, torch.Tensor]:
+        """Each row's gradient norm of ``weight`` and ``bias``, without forming the gradients.
+
+        A row's weight gradient is the outer product ``x_u g_uᵀ``, whose norm is
+        ``‖x_u‖ ‖g_u‖`` (ghost clipping, Li et al. 2022); the privacy layer registers
+        this with Opacus as the layer's norm sampler.
+
+        Args:
+            activations: the layer's inputs ``[x]``, ``x`` ``(b, num_items)`` sparse or dense.
+            backprops: gradients of the per-row losses at the output, ``(b, out)``.
+        """
+        x = activations[0]
+        squares = _with_values(x, x.values() ** 2) if is_sparse(x) else x * x
+        out_norm = backprops.norm(dim=1)  # (b,)
+        norms = {self.weight: row_sums(squares).sqrt() * out_norm, self.bias: out_norm}
+        return {p: n for p, n in norms.items() if p.requires_grad}
+
     @override
     def extra_repr(self) -> str:
         return f"num_items={self.weight.shape[0]}, out_features={self.weight.shape[1]}"
