@@ -56,32 +56,53 @@ def privacy_lines(records: Sequence[Mapping[str, Any]], primary: str) -> list[st
     for label, group in by_label.items():
         r0 = group[0]
         spent = r0["privacy"]
-        eps = _eps(r0) if all(_eps(r) == math.inf for r in group) else _mean([_eps(r) for r in group])
-        metric = _mean([r["metrics"][primary] for r in group])
+        eps = (
+            _eps(r0) if all(_eps(r) == math.inf for r in group) else _mean([_eps(r) for r in group])
+        )
+        values = [float(r["metrics"][primary]) for r in group]
+        metric = _mean(values)
+        spread = f" ± {np.std(values):.4f}" if len(group) > 1 else ""
         fit = _mean([r.get("fit_s") for r in group])
         ref = base.get(str(r0.get("model_name")))
         share = f"{metric / ref[0]:.0%}" if ref and math.isfinite(eps) else "—"
         slower = f"{fit / ref[1]:.1f}" if ref and math.isfinite(eps) and ref[1] > 0 else "—"
-        audit = r0.get("audit") or {}
-        aucs = []
-        for attack in ("loss_threshold", "calibrated"):
-            a = audit.get(attack)
-            aucs.append(f"{a['auc']:.3f} [{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}]" if a else "—")
+        aucs = [_auc(group, attack) for attack in ("loss_threshold", "calibrated")]
         seeds = f" ({len(group)} seeds)" if len(group) > 1 else ""
         lines.append(
             f"| {label}{seeds} | {'∞ (no noise)' if eps == math.inf else f'{eps:.3g}'} | "
             f"{_num(spent.get('delta'))} | {_num(spent.get('noise_multiplier'))} | "
-            f"{spent.get('steps', '—')} | {metric:.4f} | {share} | {aucs[0]} | {aucs[1]} | "
-            f"{fit:.1f} | {slower} |"
+            f"{spent.get('steps', '—')} | {metric:.4f}{spread} | {share} | {aucs[0]} | "
+            f"{aucs[1]} | {fit:.1f} | {slower} |"
         )
+    if any(len(g) > 1 for g in by_label.values()):
+        lines += [
+            "",
+            f"With several seeds: {primary} is mean ± std; an AUC is the mean over seeds "
+            "and its interval the mean of the seeds' bootstrap bounds. σ and steps are the "
+            "first seed's (they depend on the seed only through Poisson sampling).",
+        ]
     return lines
+
+
+def _auc(group: Sequence[Mapping[str, Any]], attack: str) -> str:
+    """One attack's AUC [95% CI] for a row, averaged over its seeds."""
+    found = [(r.get("audit") or {}).get(attack) for r in group]
+    results = [a for a in found if a]
+    if not results:
+        return "—"
+    auc = float(np.mean([a["auc"] for a in results]))
+    low = float(np.mean([a["ci95"][0] for a in results]))
+    high = float(np.mean([a["ci95"][1] for a in results]))
+    return f"{auc:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def _num(value: Any) -> str:
     return "—" if value is None else f"{float(value):.3g}"
 
 
-def privacy_plot(records: Sequence[Mapping[str, Any]], primary: str, path: Path, title: str) -> Path | None:
+def privacy_plot(
+    records: Sequence[Mapping[str, Any]], primary: str, path: Path, title: str
+) -> Path | None:
     """``primary`` against ε per model (ε = ∞ drawn at the right); ``None`` without cells."""
     cells = _cells(records)
     if not cells:
@@ -104,7 +125,13 @@ def privacy_plot(records: Sequence[Mapping[str, Any]], primary: str, path: Path,
         xs = sorted(points)
         ys = [_mean(points[x]) for x in xs]
         xs_plot = [inf_x if x == math.inf else x for x in xs]
-        ax.plot(xs_plot, ys, marker="o", linestyle="--" if name in ("pop", "dp-pop") else "-", label=name)
+        ax.plot(
+            xs_plot,
+            ys,
+            marker="o",
+            linestyle="--" if name in ("pop", "dp-pop") else "-",
+            label=name,
+        )
     ticks = [*finite, inf_x]
     ax.set_xscale("log")
     ax.set_xticks(ticks)
