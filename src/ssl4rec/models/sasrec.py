@@ -47,7 +47,7 @@ class SASRec(SequentialRecommender[SASRecConfig]):
     causal = True
     append_mask = False
 
-    grad_mode: Literal["hooks", "loop", "ghost"] = "loop"
+    grad_mode: Literal["loop", "ghost"] = "loop"
     """DP-SGD: the item table is both input embedding and output layer (used outside
     the layers Opacus hooks), so each user's gradient comes from its own backward pass."""
     private_min_events = 2

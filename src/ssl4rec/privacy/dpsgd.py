@@ -53,11 +53,11 @@ logger = logging.getLogger(__name__)
 class PrivatelyTrainable(Protocol):
     """A model DP-SGD can train: it builds the batch of a set of sampled users."""
 
-    grad_mode: Literal["hooks", "loop", "ghost"]
-    """``hooks``: every parameter is used inside layers Opacus computes per-sample
-    gradients for (Linear, Embedding, LayerNorm...); ``ghost``: the same layers, clipped
-    by Opacus's ghost clipping, the model giving each user's loss
-    (``user_losses(batch)["loss"]``, ``(b,)``); ``loop``: one backward pass per user.
+    grad_mode: Literal["loop", "ghost"]
+    """``ghost``: every parameter is used inside layers Opacus clips per sample
+    (Linear, Embedding, LayerNorm..., or a layer with ``ghost_norms``), by its ghost
+    clipping, the model giving each user's loss (``user_losses(batch)["loss"]``,
+    ``(b,)``); ``loop``: one backward pass per user.
     A model may also set ``private_min_events`` (default 1): users with fewer
     training events are not samples (they have nothing to learn from)."""
 
@@ -174,7 +174,7 @@ class DPSGD:
         noise_multiplier = self._noise_multiplier(len(loader))
         ((name, optimizer),) = optimizers.items()
         container = nn.ModuleDict(dict(model.modules()))
-        mode = {"hooks": "hooks", "ghost": "ghost", "loop": "no_op"}[model.grad_mode]
+        mode = {"ghost": "ghost", "loop": "no_op"}[model.grad_mode]
         if mode == "ghost":
             _register_ghost_layers(container)
         ghost = {"criterion": nn.CrossEntropyLoss()} if mode == "ghost" else {}
@@ -327,14 +327,6 @@ class DPSGD:
             terms = None
         elif model.grad_mode == "ghost":
             terms = self._ghost_grads(model, batch, optimizer)
-        elif model.grad_mode == "hooks":
-            terms = dict(model.training_step(batch, phase))
-            _check_finite(model, terms["loss"])
-            with warnings.catch_warnings():
-                # Opacus's hooks fire on module outputs when the input rows need no grad
-                warnings.simplefilter("ignore", UserWarning)
-                terms["loss"].backward()
-            terms = {k: v.detach() for k, v in terms.items()}
         else:
             terms = self._loop_grads(model, batch, phase, params, size)
         optimizer.step()

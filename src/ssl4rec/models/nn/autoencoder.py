@@ -57,7 +57,7 @@ class AutoencoderRecommender(Recommender[C]):
         """Whether user rows reach the network as sparse tensors (config ``sparse_input``)."""
         return bool(getattr(self.config, "sparse_input", False))
 
-    grad_mode: Literal["hooks", "loop", "ghost"] = "ghost"
+    grad_mode: Literal["loop", "ghost"] = "ghost"
     """DP-SGD: Opacus's ghost clipping clips each user's gradient of these MLPs without
     materialising it (the model's ``user_losses`` gives the per-user terms)."""
 
