@@ -9,13 +9,14 @@ from typing import Annotated
 
 import typer
 
+from ssl4rec.config.packaged import packaged_names
+
 
 def bench_command(
     suite: Annotated[
         str,
         typer.Argument(
-            help="A ready suite (ml100k-topn, ml100k-seq, ml100k-cold, amazon-scientific-seq, ml100k-seq-earlystop, "
-            "amazon-scientific-sampled, ml100k-ddp, ciao-speed, privacy, privacy-ml100k), "
+            help=f"A ready suite ({', '.join(packaged_names('ssl4rec.bench', 'suites'))}), "
             "a YAML file, text-encode (item-text encoding speed), scaling "
             "(time per epoch and memory against events; --models/--dataset pick cells) or "
             "compression (size / latency / accuracy of compressed models)."
