@@ -6,6 +6,7 @@ import copy
 import json
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 import pytest
@@ -25,6 +26,7 @@ from ssl4rec.models.recvae import RecVAE
 from ssl4rec.models.sasrec import SASRec
 from ssl4rec.privacy.config import PrivacyConfig
 from ssl4rec.privacy.dpsgd import DPSGD
+from ssl4rec.privacy.mechanisms import noisy_counts
 from ssl4rec.runner.experiment import ExperimentConfig
 from ssl4rec.runner.run import run_experiment
 from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, block_split, cycle_split
@@ -189,6 +191,12 @@ def test_dp_pop_adds_calibrated_noise() -> None:
     assert np.corrcoef(exact.numpy(), near.numpy())[0, 1] > 0.9
     laplace = DPPop(mechanism="laplace", seed=0).fit(split.train, privacy=FAST)
     assert laplace.privacy["delta"] == 0.0 and laplace.privacy["noise_multiplier"] == 0.25
+
+
+def test_noisy_counts_report_only_the_users_who_contribute() -> None:
+    rows = sp.csr_matrix(np.array([[1, 0, 1], [0, 0, 0], [0, 1, 0]], dtype=np.float32))
+    _, report = noisy_counts(rows, epsilon=1.0, delta=1e-5, mechanism="laplace", seed=0)
+    assert report["users"] == 2  # the empty row (a held-out user) is no contributor
 
 
 def test_a_private_run_records_its_budget_and_saves_no_history(tmp_path) -> None:

@@ -41,6 +41,7 @@ def noisy_counts(
     """
     rows = (matrix > 0).astype(np.float64).tocsr()
     per_user = np.asarray(rows.sum(axis=1)).ravel()
+    contributors = int((per_user > 0).sum())
     per_user[per_user == 0] = 1.0
     power = 0.5 if mechanism == "gaussian" else 1.0
     weights = sp.diags(1.0 / per_user**power) @ rows  # each user: unit L2 (or L1) norm
@@ -75,6 +76,6 @@ def noisy_counts(
         "unit": "user",
         "mechanism": mechanism,
         "accountant": accountant if mechanism == "gaussian" else None,
-        "users": int((per_user > 0).sum()),
+        "users": contributors,
     }
     return counts + noise, report
