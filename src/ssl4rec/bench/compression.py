@@ -648,7 +648,9 @@ def render_markdown(results: dict[str, Any], command: str) -> str:
 
             def col(key: str, fallback: str, spec: str, rs: list[dict[str, Any]] = rs) -> str:
                 values = [r.get(key, r.get(fallback)) for r in rs]
-                return "–" if None in values else _fmt([float(v) for v in values], spec)
+                if any(v is None for v in values):
+                    return "–"
+                return _fmt([float(v) for v in values if v is not None], spec)
 
             with_base = [g for g in have if "float" in g]
             rel = (
