@@ -506,7 +506,8 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 def _fmt(values: list[float], spec: str) -> str:
     """``mean ± std`` over seeds (the sample std), or the value itself for one seed."""
     mean, std = _mean_std(values)
-    return f"{mean:{spec}}" if len(values) == 1 else f"{mean:{spec}} ± {std:{spec}}"
+    plain = spec.lstrip("+")  # a spread has no sign
+    return f"{mean:{spec}}" if len(values) == 1 else f"{mean:{spec}} ± {std:{plain}}"
 
 
 INT8_CANDIDATES = ("int8", "int8-weight-only")
