@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ssl4rec.bench import compression
@@ -51,6 +53,12 @@ def test_every_variant_is_measured_and_targets_are_judged(tiny_case, fake_load, 
     # resumable: nothing is made or measured again
     again = compression.run_compression_bench(tmp_path, cases=["tiny-sasrec"], seeds=[0])
     assert len(again["rows"]) == 3
+    # a later run of another seed adds its rows and keeps the earlier ones
+    more = compression.run_compression_bench(tmp_path, cases=["tiny-sasrec"], seeds=[1])
+    assert sorted((r["seed"], r["variant"]) for r in more["rows"]) == [
+        (s, v) for s in (0, 1) for v in ("float", "int8", "onnx")
+    ]
+    assert "seeds [0, 1]; mean ± std over seeds" in compression.render_markdown(more, "c")
     text = compression.render_markdown(results, "ssl4rec bench compression")
     assert "| int8 (Linear + embeddings): ≥ 3× smaller, NDCG@10 within 1% | int8 |" in text
     assert "ONNX Runtime: ≥ 1.5× lower p50" in text
@@ -108,3 +116,17 @@ def test_report_takes_means_over_seeds_and_chooses_the_int8_variant_on_validatio
     # chosen on validation (int8, 0.19 > 0.18), even though weight-only is better on test
     assert "| int8 | not met |" in target and "met on 0 of 2 seeds" in target
     assert "int8 0.1900, int8-weight-only 0.1800" in target
+
+
+def test_saving_keeps_the_rows_another_run_wrote_meanwhile(tmp_path):
+    path = tmp_path / "results.json"
+    a = {"rows": [{"case": "a", "seed": 0, "variant": "float", "x": 1}], "commands": ["ca"]}
+    b = {"rows": [{"case": "b", "seed": 0, "variant": "float", "x": 2}], "commands": ["cb"]}
+    compression.save_results(path, a)
+    compression.save_results(path, b)  # b never read a's rows
+    a["rows"][0]["x"] = 3
+    compression.save_results(path, a)
+    saved = json.loads(path.read_text())
+    assert sorted((r["case"], r["x"]) for r in saved["rows"]) == [("a", 3), ("b", 2)]
+    assert saved["commands"] == ["ca", "cb"]
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]

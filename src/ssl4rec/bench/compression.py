@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CASES", "render_markdown", "run_compression_bench"]
+__all__ = ["CASES", "render_markdown", "run_compression_bench", "save_results"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +136,34 @@ def _compress_config(method: str, seed: int, prune: dict[str, Any] | None = None
     return CompressConfig(method=method, seed=seed)  # type: ignore[arg-type]
 
 
+def _key(row: dict[str, Any]) -> tuple[str, int, str]:
+    return row["case"], int(row["seed"]), row["variant"]
+
+
+def save_results(path: Path, results: dict[str, Any]) -> None:
+    """Write ``results`` to ``path``, keeping what another run wrote there meanwhile.
+
+    Rows are keyed by (case, seed, variant): the file's rows this run does not hold
+    stay, this run's rows replace theirs; the commands are the union. Written to a
+    temporary file and renamed, so a reader never sees half a file.
+    """
+    merged = dict(results)
+    if path.is_file():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        mine = {_key(r) for r in results["rows"]}
+        merged["rows"] = [r for r in old.get("rows", []) if _key(r) not in mine] + results["rows"]
+        if "encoder" not in merged and "encoder" in old:
+            merged["encoder"] = old["encoder"]
+        merged["commands"] = list(
+            dict.fromkeys([*old.get("commands", []), *results.get("commands", [])])
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(merged, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    results.update(merged)
+
+
 def run_compression_bench(
     out_dir: Path, *, cases: list[str] | None = None, seeds: list[int] | None = None
 ) -> dict[str, Any]:
@@ -157,8 +185,7 @@ def run_compression_bench(
         if case == ENCODER_CASE:
             if results.get("encoder", {}).get("version") != ENCODER_VERSION:
                 results["encoder"] = _encoder_bench(out_dir / "encoder-onnx")
-                out_dir.mkdir(parents=True, exist_ok=True)
-                results_path.write_text(json.dumps(results, indent=2))
+                save_results(results_path, results)
             continue
         if case not in CASES:
             raise ValueError(
@@ -195,18 +222,17 @@ def run_compression_bench(
                 row = {"case": case, "seed": seed, "variant": variant}
                 row.update(_measure(folder, split, onnx=variant == "onnx"))
                 results["rows"].append(row)
-                out_dir.mkdir(parents=True, exist_ok=True)
-                results_path.write_text(json.dumps(results, indent=2))
+                save_results(results_path, results)
                 logger.info("measured %s", row)
             _interleaved_latency(results["rows"], case, seed, variants, split)
-            results_path.write_text(json.dumps(results, indent=2))
+            save_results(results_path, results)
             mine = [r for r in results["rows"] if r["case"] == case and r["seed"] == seed]
             if any("server_rr_p50_ms" not in r for r in mine):
                 _interleaved_server(mine, variants)
-                results_path.write_text(json.dumps(results, indent=2))
+                save_results(results_path, results)
     results["cpu_count"] = os.cpu_count()
     results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    results_path.write_text(json.dumps(results, indent=2))
+    save_results(results_path, results)
     return results
 
 
