@@ -667,7 +667,8 @@ def render_markdown(results: dict[str, Any], command: str) -> str:
     if encoder:
         lines += [
             f"**{ENCODER_CASE}**: all-MiniLM-L6-v2 encoding the {encoder['texts']} ml-100k item "
-            f"texts (template `{encoder['template']}`), {encoder['threads']} threads, best of "
+            f"texts (template `{encoder['template']}`), {encoder['threads']} "
+            f"thread{'s' if encoder['threads'] != 1 else ''} each, best of "
             f"{encoder.get('repeats', 3)}, batches of 64 sorted by length, the encoders "
             "taking turns. Target: ≥ 2× faster than float at cosine ≥ 0.99 (minimum over "
             "all the items). Static int8 (OpenVINO) is calibrated on "
