@@ -20,7 +20,7 @@ from ssl4rec.compress.onnx_export import onnx_session, with_onnx_backend
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.evaluation.evaluator import evaluate
 from ssl4rec.models.base import load_model
-from ssl4rec.models.packing import RowwiseInt8Embedding
+from ssl4rec.models.packing import RowwiseInt8Embedding, RowwiseInt8Linear, quantize_rows
 from ssl4rec.runner.experiment import load_experiment
 
 
@@ -46,6 +46,7 @@ def _weights_bytes(run):
         ("int8", 0.4),
         ("int8-dynamic", 0.9),
         ("int8-embeddings", 0.9),
+        ("int8-weight-only", 0.4),
         ("fp16", 0.55),
         ("bf16", 0.55),
     ],
@@ -78,6 +79,32 @@ def test_int8_runs_linear_layers_as_dynamic_int8_and_keeps_the_item_table_int8(r
     ids = model.net.items.ids
     assert isinstance(ids, RowwiseInt8Embedding) and ids.qweight.dtype == torch.int8
     assert model.recommend(model.user_vocab.raw([0])[0], 5).items.shape == (1, 5)
+
+
+def test_int8_weight_only_keeps_int8_weight_rows_and_float_activations(runs, tmp_path):
+    compress_run(runs / "multvae", tmp_path / "w", CompressConfig(method="int8-weight-only"))
+    float_model, model = (
+        load_model(runs / "multvae" / "model"),
+        load_model(tmp_path / "w" / "model"),
+    )
+    layers = [m for m in model.net.modules() if isinstance(m, RowwiseInt8Linear)]
+    assert layers and not any(isinstance(m, nn.Linear) for m in model.net.modules())
+    assert all(m.qweight.dtype == torch.int8 for m in layers)
+    # exactly the float model with its weights rounded to int8 rows: no activation error
+    for layer in (m for m in float_model.net.modules() if isinstance(m, nn.Linear)):
+        q, scale = quantize_rows(layer.weight.data)
+        layer.weight.data = q.float() * scale[:, None]
+    np.testing.assert_allclose(_scores(model), _scores(float_model), rtol=1e-4, atol=1e-5)
+
+
+def test_rowwise_int8_linear_is_the_linear_of_its_dequantized_weight():
+    torch.manual_seed(0)
+    linear = nn.Linear(7, 5)
+    layer = RowwiseInt8Linear(linear)
+    x = torch.randn(3, 7)
+    expected = nn.functional.linear(x, layer.weight, linear.bias)
+    torch.testing.assert_close(layer(x), expected, rtol=1e-5, atol=1e-6)
+    assert (layer.weight - linear.weight).abs().max() <= linear.weight.abs().max() / 254 + 1e-7
 
 
 @pytest.mark.parametrize("structured", [False, True])
@@ -303,7 +330,9 @@ def test_serve_backend_errors_name_the_choices(runs):
     from ssl4rec.compress.serving import onnx_backed
 
     sasrec = load_model(runs / "sasrec" / "model")
-    with pytest.raises(ConfigError, match=r"serve --backend must be one of \['torch', 'onnx'\]; got 'tensorrt'"):
+    with pytest.raises(
+        ConfigError, match=r"serve --backend must be one of \['torch', 'onnx'\]; got 'tensorrt'"
+    ):
         onnx_backed(sasrec, runs / "sasrec" / "model", backend="tensorrt")
     assert onnx_backed(sasrec, runs / "sasrec" / "model", backend="torch") is sasrec
     ease = load_model(runs / "ease" / "model")

@@ -175,6 +175,6 @@ def _compression(
             seeds=list(range(seeds)) if seeds else None,
         )
         results.setdefault("commands", []).append(command)
-        (out_dir / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        compression.save_results(out_dir / "results.json", results)
     report = compression.write(results, out_dir, command, docs)
     typer.echo(report.read_text(encoding="utf-8"))

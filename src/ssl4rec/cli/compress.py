@@ -16,8 +16,8 @@ def compress_command(
         str,
         typer.Option(
             "--method",
-            help="int8, int8-dynamic, int8-embeddings, fp16, bf16, prune, prune-structured, "
-            "distill or onnx.",
+            help="int8, int8-dynamic, int8-embeddings, int8-weight-only, fp16, bf16, prune, "
+            "prune-structured, distill or onnx.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The new run folder.")],

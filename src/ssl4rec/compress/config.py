@@ -17,6 +17,7 @@ Method = Literal[
     "int8",
     "int8-dynamic",
     "int8-embeddings",
+    "int8-weight-only",
     "fp16",
     "bf16",
     "prune",
@@ -37,7 +38,9 @@ class CompressConfig:
         (``torch.ao.quantization.quantize_dynamic``, per-channel weights), stored int8.
         ``int8-embeddings``: item tables stored as row-wise int8 with per-row scales;
         a sequential model's ID table stays int8 in memory, dequantized when scored.
-        ``int8``: both. ``fp16`` / ``bf16``: every float tensor stored in half
+        ``int8``: both. ``int8-weight-only``: every ``nn.Linear`` weight and item
+        table stored as row-wise (per output channel) int8, kept int8 in memory and
+        dequantized when used; activations stay float. ``fp16`` / ``bf16``: every float tensor stored in half
         precision (computed in float32). ``prune`` / ``prune-structured``: magnitude
         pruning to ``sparsity`` (unstructured; or FFN neurons and attention heads of
         Transformers) with ``torch.nn.utils.prune``, then a short fine-tune with early

@@ -7,6 +7,10 @@
   text vectors, an autoencoder's item-side Linear weights, EASE's item-item matrix)
   stored as row-wise int8 with per-row scales; a sequential model's ID table stays
   int8 in memory and is dequantized when items are scored.
+- int8 weight-only: the Linear weights and item tables of ``int8`` stored the same
+  way, but no activation is quantized: each ``nn.Linear`` keeps its weight as int8
+  rows with per-output-channel scales and dequantizes it when it runs
+  (``RowwiseInt8Linear``), so the only error is the weights' rounding.
 - fp16 / bf16: every float tensor stored in half precision, computed in float32.
 
 References:
@@ -67,11 +71,13 @@ def quantization_plan(
 
     Args:
         model: a fitted float model.
-        method: ``int8``, ``int8-dynamic``, ``int8-embeddings``, ``fp16`` or ``bf16``.
+        method: ``int8``, ``int8-dynamic``, ``int8-embeddings``, ``int8-weight-only``,
+            ``fp16`` or ``bf16``.
 
     Returns:
         ``(plan, runtime)``: saved name -> codec (see ``ssl4rec.models.packing``), and
-        the runtime flags for ``meta.json`` (``dynamic_int8``, ``int8_item_table``).
+        the runtime flags for ``meta.json`` (``dynamic_int8``, ``int8_weight_only``,
+        ``int8_item_table``).
     """
     tensors = saved_tensors(model)
     if method in ("fp16", "bf16"):
@@ -79,7 +85,7 @@ def quantization_plan(
         return {k: codec for k, v in tensors.items() if v.is_floating_point()}, {}
     plan: dict[str, str] = {}
     runtime: dict[str, bool] = {}
-    if method in ("int8", "int8-dynamic"):
+    if method in ("int8", "int8-dynamic", "int8-weight-only"):
         # Linear weights (run as dynamic int8) and other weight blocks of at least
         # 4096 values that are not item tables (the MoE text adaptor's experts)
         tables = set(item_table_keys(model))
@@ -89,8 +95,8 @@ def quantization_plan(
             for k, v in tensors.items()
             if v.is_floating_point() and v.ndim >= 2 and v.numel() >= 4096 and k not in tables
         )
-        runtime["dynamic_int8"] = True
-    if method in ("int8", "int8-embeddings"):
+        runtime["dynamic_int8" if method != "int8-weight-only" else "int8_weight_only"] = True
+    if method in ("int8", "int8-embeddings", "int8-weight-only"):
         plan.update(dict.fromkeys(item_table_keys(model), "q8"))
         if any(k.endswith("items.ids.weight") for k in plan):
             runtime["int8_item_table"] = True

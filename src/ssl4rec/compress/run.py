@@ -32,7 +32,7 @@ __all__ = ["compress_run", "model_size_bytes"]
 
 logger = logging.getLogger(__name__)
 
-_BITS = {"int8": 8, "int8-dynamic": 8, "int8-embeddings": 8, "fp16": 16, "bf16": 16}
+_BITS = {"int8": 8, "int8-dynamic": 8, "int8-embeddings": 8, "int8-weight-only": 8, "fp16": 16, "bf16": 16}
 
 
 def model_size_bytes(model_dir: str | Path) -> int:

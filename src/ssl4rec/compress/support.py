@@ -19,7 +19,7 @@ from ssl4rec.models.nn.sequential import SequentialRecommender
 __all__ = ["SUPPORTED", "check_method", "supported_methods"]
 
 _STORAGE: tuple[Method, ...] = ("int8-embeddings", "fp16", "bf16")
-_QUANT: tuple[Method, ...] = ("int8", "int8-dynamic", *_STORAGE)
+_QUANT: tuple[Method, ...] = ("int8", "int8-dynamic", "int8-weight-only", *_STORAGE)
 
 SUPPORTED: dict[type, tuple[Method, ...]] = {
     # causal Transformers: everything; the student of `distill` is a SASRec

@@ -15,8 +15,9 @@ pickle):
 
 ``meta.json``'s ``compression`` record may also ask for a runtime form
 (``apply_runtime``): ``dynamic_int8`` replaces every ``nn.Linear`` by its dynamic
-int8 version (``torch.ao.quantization.quantize_dynamic``, per-channel weights), and
-``int8_item_table`` keeps a sequential model's ID embedding table as int8 rows
+int8 version (``torch.ao.quantization.quantize_dynamic``, per-channel weights),
+``int8_weight_only`` replaces it by ``RowwiseInt8Linear`` (int8 weight rows, float
+activations), and ``int8_item_table`` keeps a sequential model's ID embedding table as int8 rows
 dequantized on the fly when items are scored (``RowwiseInt8Embedding``).
 """
 
@@ -36,6 +37,7 @@ from ssl4rec.errors import DataError
 __all__ = [
     "CODECS",
     "RowwiseInt8Embedding",
+    "RowwiseInt8Linear",
     "apply_runtime",
     "pack_tensors",
     "quantize_rows",
@@ -189,12 +191,47 @@ class RowwiseInt8Embedding(nn.Module):
         return self.qweight[indices].float() * self.scale[indices].unsqueeze(-1)
 
 
+class RowwiseInt8Linear(nn.Module):
+    """A weight-only int8 ``nn.Linear``: int8 weight rows, one scale per output channel.
+
+    With ``W = diag(scale) @ Q``, ``x @ W.T = (x @ Q.T) * scale``: the int8 rows are
+    cast to float inside the matmul and the scales applied to its output, so the
+    float weight is never kept. Activations are not quantized.
+
+    Args:
+        linear: the float layer to replace.
+    """
+
+    qweight: torch.Tensor
+    scale: torch.Tensor
+    bias: torch.Tensor | None
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        q, scale = quantize_rows(linear.weight.detach())
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.register_buffer("qweight", q)  # (out, in) int8
+        self.register_buffer("scale", scale)  # (out,)
+        bias = None if linear.bias is None else linear.bias.detach().clone()
+        self.register_buffer("bias", bias)  # (out,) float or None
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The dequantized weight ``(out, in)``."""
+        return self.qweight.float() * self.scale[:, None]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (..., in)`` -> ``(..., out)``."""
+        out = nn.functional.linear(x, self.qweight.to(x.dtype)) * self.scale
+        return out if self.bias is None else out + self.bias
+
+
 def apply_runtime(modules: Mapping[str, nn.Module], runtime: Mapping[str, Any]) -> None:
     """Turn loaded float modules into the runtime form a compression record asks for.
 
     Args:
         modules: the model's modules (``Recommender.modules()``), changed in place.
-        runtime: ``{"dynamic_int8": bool, "int8_item_table": bool}``.
+        runtime: ``{"dynamic_int8": bool, "int8_weight_only": bool, "int8_item_table": bool}``.
     """
     if runtime.get("int8_item_table"):
         for module in modules.values():
@@ -202,6 +239,9 @@ def apply_runtime(modules: Mapping[str, nn.Module], runtime: Mapping[str, Any]) 
             ids = getattr(items, "ids", None)
             if isinstance(ids, nn.Embedding):
                 items.ids = RowwiseInt8Embedding(ids.weight.detach())  # type: ignore[union-attr]
+    if runtime.get("int8_weight_only"):
+        for module in modules.values():
+            _swap_linears(module)
     if runtime.get("dynamic_int8"):
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
@@ -215,3 +255,12 @@ def apply_runtime(modules: Mapping[str, nn.Module], runtime: Mapping[str, Any]) 
                     inplace=True,
                 )
             module.eval()
+
+
+def _swap_linears(module: nn.Module) -> None:
+    """Replace every ``nn.Linear`` under ``module`` by a ``RowwiseInt8Linear``, in place."""
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.Linear):
+            setattr(module, name, RowwiseInt8Linear(child))
+        else:
+            _swap_linears(child)
