@@ -130,3 +130,14 @@ def test_saving_keeps_the_rows_another_run_wrote_meanwhile(tmp_path):
     assert sorted((r["case"], r["x"]) for r in saved["rows"]) == [("a", 3), ("b", 2)]
     assert saved["commands"] == ["ca", "cb"]
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_a_case_overrides_the_bench_settings_of_prune_and_distill():
+    spec = {"prune": {"time_budget_s": 60}, "distill": {"student_dim": 24}}
+    student = compression._compress_config("distill", 1, spec)
+    assert (student.student_dim, student.student_layers, student.seed) == (24, 1, 1)
+    assert compression._compress_config("distill", 0).student_dim == 32
+    pruned = compression._compress_config("prune-80", 0, spec)
+    assert (pruned.sparsity, pruned.time_budget_s, pruned.finetune_epochs) == (0.8, 60, 10)
+    amazon = compression.CASES["amazon-scientific-sasrec-text"]
+    assert compression._compress_config("distill", 0, amazon).student_dim == 24
