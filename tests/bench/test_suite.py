@@ -129,3 +129,18 @@ def test_privacy_suites_run_every_cell_with_its_privacy_section():
         budgets = {entry.label: config.privacy.target_epsilon for entry, _, config in cells}
         assert budgets["multvae-nodp"] is None and budgets["multvae-eps8"] == 8
         assert budgets["dp-pop-eps8"] == 8
+
+
+def test_a_peer_only_row_has_no_cell_of_ours_and_needs_a_peer(make_suite):
+    peer = {"recbole": {"model": "NCL"}}
+    models = [
+        {"model": {"name": "pop"}},
+        {"label": "ncl", "ours": False, "model": {"name": "lightgcn"}, "peers": peer},
+    ]
+    suite = load_suite(make_suite(models))
+    assert [entry.label for entry, _, _ in suite.validate()] == ["pop"]
+    assert not suite.models[1].ours and suite.models[1].peers == peer
+    with pytest.raises(ConfigError, match=r"\(ncl\): ours: false needs a peers section"):
+        load_suite(make_suite([{"label": "ncl", "ours": False, "model": {"name": "pop"}}]))
+    with pytest.raises(ConfigError, match=r"\(pop\): ours must be true or false; got 'no'"):
+        load_suite(make_suite([{"ours": "no", "model": {"name": "pop"}}]))

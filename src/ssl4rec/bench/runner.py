@@ -378,6 +378,7 @@ def _suite_dict(suite: Suite) -> dict[str, Any]:
                 **({"tune": e.tune} if e.tune else {}),
                 **({"timeout_s": e.timeout_s} if e.timeout_s else {}),
                 **({"peers": e.peers} if e.peers else {}),
+                **({"ours": False} if not e.ours else {}),
             }
             for e in suite.models
         ],

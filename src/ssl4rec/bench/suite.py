@@ -20,6 +20,7 @@ A suite is a YAML file (the ready ones live in ``ssl4rec/bench/suites/``)::
         peers:                          # the same model in a peer library
           recbole: {model: EASE, config: {reg_weight: 250.0}}  # also: time_budget_s,
                                         # seeds (a subset of the suite's)
+        ours: true                      # false: only the peers run this row
 
 ``load_suite`` parses it and ``Suite.validate`` builds every cell's
 ``ExperimentConfig`` up front, so an unknown model or metric, or a model config
@@ -58,7 +59,17 @@ _SUITE_KEYS = {
     "models",
 }
 _ENTRY_KEYS = {
-    "label", "model", "train", "data", "tune", "timeout_s", "peers", "notes", "nproc", "privacy"
+    "label",
+    "model",
+    "train",
+    "data",
+    "tune",
+    "timeout_s",
+    "peers",
+    "notes",
+    "nproc",
+    "privacy",
+    "ours",
 }
 _REPORT_KEYS = {"primary", "columns", "beyond", "paired"}
 _KNOWN_PEERS = {"recbole"}
@@ -89,6 +100,9 @@ class ModelEntry:
     membership audit, ``ssl4rec.privacy.audit``)."""
     data: dict[str, Any] = field(default_factory=dict)
     """Overrides of the suite's ``data`` section (e.g. ``{social: trust.tsv}``)."""
+    ours: bool = True
+    """False for a row only a peer runs (a peer model ssl4rec has no counterpart of);
+    ``model`` then only carries what the peer cell shares with ours (seed, epochs)."""
 
     @property
     def model_name(self) -> str:
@@ -211,8 +225,8 @@ class Suite:
             except ConfigError as err:
                 problems.extend(f"{where}: {p}" for p in err.problems)
                 continue
-            for seed, config in configs:
-                cells.append((entry, seed, config))
+            if entry.ours:
+                cells.extend((entry, seed, config) for seed, config in configs)
             for peer in entry.peers:
                 if peer not in _KNOWN_PEERS:
                     problems.append(
@@ -356,6 +370,12 @@ def _parse_entries(value: Any, where: str, problems: list[str]) -> list[ModelEnt
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
             problems.append(f"{at} ({label}): timeout_s must be a positive number; got {timeout!r}")
             timeout = None
+        ours = raw.get("ours", True)
+        if not isinstance(ours, bool):
+            problems.append(f"{at} ({label}): ours must be true or false; got {ours!r}")
+            ours = True
+        if not ours and not peers:
+            problems.append(f"{at} ({label}): ours: false needs a peers section (nothing would run)")
         nproc = raw.get("nproc", 1)
         if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
             problems.append(f"{at} ({label}): nproc must be a positive integer; got {nproc!r}")
@@ -372,6 +392,7 @@ def _parse_entries(value: Any, where: str, problems: list[str]) -> list[ModelEnt
                 nproc=nproc,
                 privacy=dict(raw["privacy"]) if raw.get("privacy") is not None else None,
                 data=dict(raw.get("data") or {}),
+                ours=ours,
             )
         )
     return entries

@@ -9,7 +9,8 @@ How a peer cell runs:
 2. a separate virtual env (default ``$SSL4REC_HOME/peers/recbole-venv``) holds
    ``torch==2.13.0`` (installed first: the CPU build on this machine's index),
    ``recbole==1.2.1 --no-deps`` and what RecBole needs to import (numpy 1.26.4 for
-   ``np.float_``, scipy 1.12.0 for ``dok_matrix._update``; no ``ray``);
+   ``np.float_``, scipy 1.12.0 for ``dok_matrix._update``, faiss-cpu for NCL; no
+   ``ray``);
 3. a small driver (``_recbole_driver.py``) runs ``run_recbole``'s steps directly in
    that env, keeps the best checkpoint in memory (no ``torch.load`` under torch
    2.13's ``weights_only`` default), honours a time budget, and writes metrics,
@@ -78,8 +79,10 @@ RECBOLE_REQUIREMENTS = (
     "pyyaml",
     "scikit-learn<1.6",
     "plotly",
+    "faiss-cpu==1.8.0",
 )
-"""What RecBole 1.2.1 needs to import and train general and sequential models."""
+"""What RecBole 1.2.1 needs to import and train general and sequential models (faiss:
+NCL's k-means, which falls back to the CPU when faiss has no GPU)."""
 
 SEQUENTIAL_MODELS = frozenset({"SASRec", "BERT4Rec", "CL4SRec", "GRU4Rec", "S3Rec", "CORE"})
 """RecBole models read as sequential (their benchmark files carry item_id_list)."""
