@@ -158,3 +158,13 @@ def test_popularity_prior_needs_a_per_item_bias(data, vectors):
     both.fit(data, train_config=CFG)
     both.set_output_prior(torch.arange(data.num_items, dtype=torch.float32))
     assert float(both.net.decoder.output.id_bias.detach()[7]) == 7.0
+
+
+def test_dp_sgd_refuses_a_text_decoder_in_one_line(data, vectors):
+    from ssl4rec.privacy.config import PrivacyConfig
+
+    model = MultDAE(**TINY, epochs=1, item_repr="text", item_text=vectors)
+    with pytest.raises(ConfigError, match="item_repr 'text': Opacus clips") as err:
+        model.fit(data, privacy=PrivacyConfig(target_epsilon=4.0), train_config=CFG)
+    assert "\n" not in str(err.value)
+    assert MultDAE(**TINY).dp_refusal is None

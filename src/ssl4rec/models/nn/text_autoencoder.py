@@ -70,6 +70,16 @@ class TextDecoderAutoencoder(AutoencoderRecommender[TC]):
         self.item_text = item_text
         self._restored_text_shape: tuple[int, int] | None = None
 
+    @property
+    def dp_refusal(self) -> str | None:  # type: ignore[override]  # per config, not per class
+        """Why DP-SGD refuses this model (``None`` for ``item_repr="id"``)."""
+        if self.config.item_repr == "id":
+            return None
+        return (
+            f"item_repr {self.config.item_repr!r}: Opacus clips per-user gradients of "
+            "standard layers only, not the text output layer; use item_repr 'id'"
+        )
+
     def text_vectors(self, data: Interactions) -> torch.Tensor | None:
         """``(num_items, t)`` text vectors for ``build`` (``None`` when ``item_repr`` is ``id``)."""
         if self.config.item_repr == "id":
