@@ -26,8 +26,13 @@ GROUPS = ["alpha", "bravo", "charlie", "delta"]
 CFG = TrainConfig(progress=False, num_threads=1)
 
 
-def group_data(num_users: int = 160, per_group: int = 25, length: int = 12, seed: int = 0):
-    """Each user's items come from one group; an item's text names its group."""
+def group_data(
+    num_users: int = 160, per_group: int = 25, length: int = 12, seed: int = 0, named: bool = False
+):
+    """Each user's items come from one group; an item's text names its group.
+
+    With ``named`` the text also has a word of the item's own, so no two items tie.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for u in range(num_users):
@@ -36,7 +41,7 @@ def group_data(num_users: int = 160, per_group: int = 25, length: int = 12, seed
             rows.append((f"u{u}", f"{group}{i}", t))
     frame = pl.DataFrame(rows, schema=["user_id", "item_id", "ts"], orient="row")
     ids = [f"{g}{i}" for g in GROUPS for i in range(per_group)]
-    titles = [f"{g} {g} record" for g in GROUPS for _ in range(per_group)]
+    titles = [f"{g} {g} record{i if named else ''}" for g in GROUPS for i in range(per_group)]
     table = pl.DataFrame({"item_id": ids, "title": titles})
     return Interactions.from_frame(frame, time_col="ts", item_table=table)
 
@@ -49,6 +54,16 @@ def data():
 @pytest.fixture(scope="module")
 def vectors(data, tmp_path_factory):
     return item_embeddings(data, HashTextEncoder(32), cache_dir=tmp_path_factory.mktemp("emb"))
+
+
+@pytest.fixture(scope="module")
+def named():
+    return group_data(named=True)
+
+
+@pytest.fixture(scope="module")
+def named_vectors(named, tmp_path_factory):
+    return item_embeddings(named, HashTextEncoder(32), cache_dir=tmp_path_factory.mktemp("emb"))
 
 
 def _output_params(model):
@@ -104,9 +119,9 @@ def test_text_decoder_ranks_held_out_items_and_id_decoder_cannot(cls, data, tmp_
 
 
 @pytest.mark.parametrize("item_repr", ["text", "id+text"])
-def test_save_load_round_trip_without_item_text(item_repr, data, vectors, tmp_path):
-    model = MultVAE(**VAE, epochs=2, item_repr=item_repr, item_text=vectors)
-    model.fit(data, train_config=CFG)
+def test_save_load_round_trip_without_item_text(item_repr, named, named_vectors, tmp_path):
+    model = MultVAE(**VAE, epochs=2, item_repr=item_repr, item_text=named_vectors)
+    model.fit(named, train_config=CFG)
     model.save(tmp_path / "m")
     loaded = load_model(tmp_path / "m")  # no item_text: the weights hold the vectors
     assert isinstance(loaded, MultVAE) and loaded.config.item_repr == item_repr
@@ -115,6 +130,7 @@ def test_save_load_round_trip_without_item_text(item_repr, data, vectors, tmp_pa
     torch.testing.assert_close(loaded.score(np.arange(4)), model.score(np.arange(4)))
     top = loaded.recommend_history(["alpha0"], k=5)
     assert np.array_equal(top.items, model.recommend_history(["alpha0"], k=5).items)
+    assert len(set(top.scores[0].tolist())) > 1  # item-specific words: no five-way tie
 
 
 def test_id_decoder_saves_no_text(data, tmp_path):
@@ -168,3 +184,23 @@ def test_dp_sgd_refuses_a_text_decoder_in_one_line(data, vectors):
         model.fit(data, privacy=PrivacyConfig(target_epsilon=4.0), train_config=CFG)
     assert "\n" not in str(err.value)
     assert MultDAE(**TINY).dp_refusal is None
+
+
+def test_loaded_text_model_is_served(named, named_vectors, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from ssl4rec.serving.app import create_app
+    from ssl4rec.serving.settings import ServeSettings
+
+    model = MultVAE(**VAE, epochs=2, item_repr="text", item_text=named_vectors)
+    model.fit(named, train_config=CFG)
+    model.save(tmp_path / "m")
+    settings = ServeSettings(model_dir=str(tmp_path / "m"), db=str(tmp_path / "e.sqlite"))
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").json()["model"] == "multvae"
+        body = client.get("/users/u1/recommendations", params={"k": 5}).json()
+    history = model.history.sequence(model.user_vocab.index("u1"))
+    expected = model.score_history([history])[0].numpy()
+    expected[np.unique(history)] = -np.inf
+    top = model.item_vocab.raw(np.argsort(-expected)[:5])
+    assert [row["item"] for row in body["items"]] == list(top)
