@@ -204,3 +204,25 @@ def test_loaded_text_model_is_served(named, named_vectors, tmp_path):
     expected[np.unique(history)] = -np.inf
     top = model.item_vocab.raw(np.argsort(-expected)[:5])
     assert [row["item"] for row in body["items"]] == list(top)
+
+
+def test_experiment_runs_a_text_decoder_with_cold_items(data, vectors):
+    from ssl4rec.runner import run_experiment
+    from ssl4rec.runner.experiment import ExperimentConfig
+    from ssl4rec.runner.run import item_text_source
+
+    config = ExperimentConfig.from_dict(
+        {
+            "data": {"dataset": "ml-100k"},  # not loaded: the data is passed in
+            "split": {"protocol": "random", "cold_item_fraction": 0.1, "cold_item_seed": 0},
+            "model": {"name": "multvae", **VAE, "epochs": 2, "item_repr": "text"},
+            "train": {"progress": False, "num_threads": 1, "patience": None},
+            "eval": {"metrics": ["hit@10"]},
+        }
+    )
+    source = item_text_source(config.model)  # what the runner encodes with by default
+    assert source is not None and source.encoder == "all-MiniLM-L6-v2"
+    result = run_experiment(config, data=data, item_text=vectors)
+    assert result.model.config.item_repr == "text"
+    assert {"cold", "warm"} <= set(result.views)
+    assert result.views["cold"].num_users > 0
