@@ -30,7 +30,7 @@ def test_list_and_show_the_shipped_cases(tmp_path: Path) -> None:
     shown = _run("case", "show", "music", "--cases", str(CASES))
     assert shown.exit_code == 0, shown.output
     assert "non-commercial use only" in shown.output
-    assert "configs:  lightgcn-friends, xsimgcl (served: lightgcn-friends)" in shown.output
+    assert "configs:  lightgcn-friends, multvae-text, xsimgcl (served: lightgcn-friends)" in shown.output
 
 
 def test_train_a_case_then_it_is_listed_as_trained(tmp_path: Path) -> None:

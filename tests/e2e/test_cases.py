@@ -68,6 +68,20 @@ def test_music_case_configs_run_on_a_lastfm_fixture(tmp_path: Path, name: str) -
     assert (result.model.social is not None) == (name == "lightgcn-friends")
 
 
+def test_music_text_decoder_config_runs_on_a_lastfm_fixture(tmp_path: Path) -> None:
+    from ssl4rec.testing.fakes import HashTextEncoder
+    from ssl4rec.text.cache import item_embeddings
+
+    _lastfm_with_friends(tmp_path)
+    overrides = [f"data.path={tmp_path}", "split.ratios=[0.34, 0.33, 0.33]", *QUICK]
+    config = load_experiment(CASES / "music" / "multvae-text.yaml", overrides=overrides)
+    assert config.model.item_repr == "text"
+    encoder, cache = HashTextEncoder(16), tmp_path / "emb"
+    result = run_experiment(config, item_text=lambda data: item_embeddings(data, encoder, cache_dir=cache))
+    assert encoder.num_encoded == result.model.num_items  # artist name + tags, encoded once
+    assert result.test.num_users > 0
+
+
 @pytest.mark.parametrize("name", ["lightgcn", "sasrec-text"])
 def test_ecommerce_case_configs_validate_and_graph_runs(tmp_path: Path, name: str) -> None:
     overrides = [f"data.path={ASSETS / 'amazon-unisrec'}", *QUICK]

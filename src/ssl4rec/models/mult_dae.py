@@ -11,11 +11,12 @@ from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.configs.mult_dae import MultDAEConfig
-from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import multinomial_nll
 from ssl4rec.models.nn.mlp import MLP
 from ssl4rec.models.nn.sparse_input import corrupt_rows, densify
+from ssl4rec.models.nn.text_autoencoder import TextDecoderAutoencoder, decoder
+from ssl4rec.models.nn.text_output import TextOutput
 
 __all__ = ["MultDAE", "MultDAEConfig"]
 
@@ -25,7 +26,9 @@ logger = logging.getLogger(__name__)
 class _MultDAENet(nn.Module):
     """Dropout-corrupted, L2-normalised user vector -> code -> item logits."""
 
-    def __init__(self, num_items: int, config: MultDAEConfig) -> None:
+    def __init__(
+        self, num_items: int, config: MultDAEConfig, text: TextOutput | None = None
+    ) -> None:
         super().__init__()
         dims = [num_items, *config.hidden_dims, config.embedding_dim]
         self.drop = nn.Dropout(config.dropout)
@@ -36,18 +39,26 @@ class _MultDAENet(nn.Module):
             last_act=config.activation,
             sparse_input=config.sparse_input,
         )
-        self.decoder = MLP(list(reversed(dims)), act=config.activation)
+        # the last layer scores items by ID (per-item weights) or by text (item_repr)
+        self.decoder = decoder(
+            [config.embedding_dim, *reversed(config.hidden_dims)],
+            config.activation,
+            num_items,
+            text,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Rows ``(batch, num_items)``, dense or sparse CSR -> logits ``(batch, num_items)``."""
         return self.decoder(self.encoder(corrupt_rows(x, self.drop, normalize=True)))
 
 
-class MultDAE(AutoencoderRecommender[MultDAEConfig]):
+class MultDAE(TextDecoderAutoencoder[MultDAEConfig]):
     """Denoising autoencoder for collaborative filtering (Mult-DAE).
 
     Loss: multinomial log-likelihood of the user's items given a dropout-corrupted
     input. A new user is scored by passing their item vector through the network.
+    ``item_repr`` ``text`` or ``id+text``: the decoder's last layer scores items by
+    their text vectors (as in ``MultVAE``); pass ``item_text`` then.
 
     References:
         Dawen Liang, Rahul G. Krishnan, Matthew D. Hoffman, Tony Jebara. Variational
@@ -63,8 +74,10 @@ class MultDAE(AutoencoderRecommender[MultDAEConfig]):
 
     @override
     def build(self, data: Interactions) -> None:
+        text = self.text_vectors(data)
         with seeded(self.config.seed):
-            self.net = _MultDAENet(data.num_items, self.config)
+            output = self.text_output(data, text)  # None for item_repr "id"
+            self.net = _MultDAENet(data.num_items, self.config, output)
 
     @override
     def modules(self) -> dict[str, nn.Module]:

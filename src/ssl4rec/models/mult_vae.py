@@ -11,11 +11,12 @@ from typing_extensions import override
 
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.models.configs.mult_vae import MultVAEConfig
-from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.losses import gaussian_kl, multinomial_nll
 from ssl4rec.models.nn.mlp import MLP
 from ssl4rec.models.nn.sparse_input import corrupt_rows, densify
+from ssl4rec.models.nn.text_autoencoder import TextDecoderAutoencoder, decoder
+from ssl4rec.models.nn.text_output import TextOutput
 
 __all__ = ["MultVAE", "MultVAEConfig"]
 
@@ -25,7 +26,9 @@ logger = logging.getLogger(__name__)
 class _MultVAENet(nn.Module):
     """Encoder q(z|x) and decoder p(x|z) over normalised binary user vectors."""
 
-    def __init__(self, num_items: int, config: MultVAEConfig) -> None:
+    def __init__(
+        self, num_items: int, config: MultVAEConfig, text: TextOutput | None = None
+    ) -> None:
         super().__init__()
         dims = [num_items, *config.hidden_dims]
         act = config.activation
@@ -35,7 +38,10 @@ class _MultVAENet(nn.Module):
         self.encoder = MLP(  # -> (mu, logvar)
             [*dims, 2 * config.embedding_dim], act=act, sparse_input=config.sparse_input
         )
-        self.decoder = MLP([config.embedding_dim, *reversed(dims)], act=act)
+        # the last layer scores items by ID (per-item weights) or by text (item_repr)
+        self.decoder = decoder(
+            [config.embedding_dim, *reversed(config.hidden_dims)], act, num_items, text
+        )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Rows ``(batch, num_items)`` (dense or sparse CSR) -> logits ``(batch, num_items)``, mu, logvar ``(batch, d)``.
@@ -53,11 +59,14 @@ class _MultVAENet(nn.Module):
         return self.decoder(z), mu, logvar
 
 
-class MultVAE(AutoencoderRecommender[MultVAEConfig]):
+class MultVAE(TextDecoderAutoencoder[MultVAEConfig]):
     """Variational autoencoder for collaborative filtering (Mult-VAE^PR).
 
     Loss: multinomial log-likelihood of the user's items plus β·KL, with β annealed
     linearly to ``anneal_cap``. A new user is scored by encoding their item vector.
+    With ``item_repr`` ``text`` or ``id+text`` the decoder's last layer scores items
+    by their text vectors (``ssl4rec.models.nn.text_output``), so items without
+    training events get scores too; pass ``item_text`` then.
 
     References:
         Dawen Liang, Rahul G. Krishnan, Matthew D. Hoffman, Tony Jebara. Variational
@@ -74,8 +83,10 @@ class MultVAE(AutoencoderRecommender[MultVAEConfig]):
 
     @override
     def build(self, data: Interactions) -> None:
+        text = self.text_vectors(data)
         with seeded(self.config.seed):
-            self.net = _MultVAENet(data.num_items, self.config)
+            output = self.text_output(data, text)  # None for item_repr "id"
+            self.net = _MultVAENet(data.num_items, self.config, output)
         self._count_steps(data)
 
     @override

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from typing_extensions import override
 
 from ssl4rec.config.base import Checks
-from ssl4rec.models.config import ACTIVATIONS, AutoencoderConfig
+from ssl4rec.models.config import ACTIVATIONS
+from ssl4rec.models.configs.text_output import TextAutoencoderConfig
 
 __all__ = ["MultDAEConfig"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class MultDAEConfig(AutoencoderConfig):
-    """Hyperparameters of Mult-DAE (layer sizes and dropout: ``AutoencoderConfig``)."""
+class MultDAEConfig(TextAutoencoderConfig):
+    """Hyperparameters of Mult-DAE (layers, dropout and the output layer's ``item_repr``: bases)."""
 
     activation: str = "tanh"
     """Activation after every layer but the output: tanh, sigmoid, relu or identity."""

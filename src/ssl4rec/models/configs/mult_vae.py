@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from typing_extensions import override
 
 from ssl4rec.config.base import Checks
-from ssl4rec.models.config import ACTIVATIONS, AutoencoderConfig
+from ssl4rec.models.config import ACTIVATIONS
+from ssl4rec.models.configs.text_output import TextAutoencoderConfig
 
 __all__ = ["MultVAEConfig"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class MultVAEConfig(AutoencoderConfig):
-    """Hyperparameters of Mult-VAE (layer sizes and dropout: ``AutoencoderConfig``)."""
+class MultVAEConfig(TextAutoencoderConfig):
+    """Hyperparameters of Mult-VAE (layers, dropout and the output layer's ``item_repr``: bases)."""
 
     activation: str = "tanh"
     """Hidden activation: tanh, sigmoid, relu or identity."""

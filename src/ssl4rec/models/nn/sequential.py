@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -30,6 +30,7 @@ from ssl4rec.models.base import Recommender
 from ssl4rec.models.configs.sequential import SequentialConfig
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.item_encoder import ItemEncoder
+from ssl4rec.models.nn.item_text import ItemTextSource, resolve_item_text, saved_text_shape
 from ssl4rec.models.nn.losses import (
     gbce_beta,
     gbce_loss,
@@ -51,28 +52,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 C = TypeVar("C", bound="SequentialConfig")
-
-
-@runtime_checkable
-class ItemTextSource(Protocol):
-    """Gives the item text vectors of a dataset; a text model calls it in ``build``.
-
-    Models read vectors, never text: this is how a caller hands them over lazily
-    (an array works as well). ``ssl4rec.runner`` builds one from a config's
-    ``text_encoder``, ``text_template`` and ``text_cache_dir``; in Python any
-    callable fits, e.g. ``lambda data: ssl4rec.text.item_embeddings(data, encoder)``.
-    """
-
-    def __call__(self, data: Interactions) -> np.ndarray:
-        """Text vectors of ``data``'s items.
-
-        Args:
-            data: the training data (its ``item_table`` holds the item text).
-
-        Returns:
-            float array ``(data.num_items, t)``, row i for item index i.
-        """
-        ...
 
 
 SEEN_BIAS_SCALE = 100.0
@@ -202,42 +181,17 @@ class SequentialRecommender(Recommender[C]):
 
     def _text_vectors(self, data: Interactions) -> torch.Tensor:
         """``(num_items, t)`` text vectors: given, from the source, or restored from a save."""
-        owner, n = type(self).__name__, data.num_items
-        source = self.item_text
-        if source is None and self._restored_text_shape is not None:
-            return torch.zeros(self._restored_text_shape)  # load(): weights fill the buffer
-        if source is None:
-            raise ConfigError(
-                f"{owner}.item_text must be given when item_repr={self.config.item_repr!r}; "
-                f"got None (pass ({n}, t) vectors, e.g. from "
-                f"ssl4rec.text.item_embeddings(data, encoder), or an ItemTextSource; "
-                f"ssl4rec.runner builds one from the config's text_encoder)"
-            )
-        if callable(source):
-            source = source(data)
-        if not isinstance(source, (np.ndarray, torch.Tensor)):
-            raise ConfigError(
-                f"{owner}.item_text must be an array ({n}, t) or an ItemTextSource; "
-                f"got {type(source).__name__} (an encoder goes through "
-                f"ssl4rec.text.item_embeddings(data, encoder) first)"
-            )
-        arr = torch.as_tensor(np.asarray(source, dtype=np.float32))
-        if arr.ndim != 2 or arr.shape[0] != n:
-            raise DataError(f"{owner}: item_text must have shape ({n}, d); got {tuple(arr.shape)}")
-        return arr
+        return resolve_item_text(
+            type(self).__name__,
+            self.config.item_repr,
+            self.item_text,
+            data,
+            self._restored_text_shape,
+        )
 
     def _restore(self, directory: Path) -> None:
-        from safetensors import safe_open
-
-        path = Path(directory) / "weights.safetensors"
-        if self.config.item_repr != "id" and self.item_text is None and path.is_file():
-            with safe_open(str(path), framework="pt") as f:
-                # the text table may be stored packed (ssl4rec.models.packing): same shape
-                names = ("net.items.text", "net.items.text::q8", "net.items.text::f16", "net.items.text::bf16")
-                for key in f.keys():  # noqa: SIM118 - safe_open has no __contains__
-                    if key in names:
-                        shape = f.get_slice(key).get_shape()
-                        self._restored_text_shape = (int(shape[0]), int(shape[1]))
+        if self.config.item_repr != "id" and self.item_text is None:
+            self._restored_text_shape = saved_text_shape(directory, "net.items.text")
         super()._restore(directory)
 
     @override
