@@ -16,6 +16,7 @@ from ssl4rec.evaluation.cold_start import cold_start_split, evaluate_cold_start
 from ssl4rec.models.base import load_model
 from ssl4rec.models.mult_dae import MultDAE, MultDAEConfig
 from ssl4rec.models.mult_vae import MultVAE, MultVAEConfig
+from ssl4rec.models.nn.text_output import TextOutput
 from ssl4rec.testing.fakes import HashTextEncoder
 from ssl4rec.text.cache import item_embeddings
 from ssl4rec.training.trainer import TrainConfig
@@ -118,6 +119,48 @@ def test_text_decoder_ranks_held_out_items_and_id_decoder_cannot(cls, data, tmp_
     assert text_res["warm"].metrics["hit@10"] > 0.3
 
 
+@pytest.mark.parametrize("cls", [MultVAE, MultDAE])
+def test_id_dropout_lets_id_plus_text_rank_held_out_items(cls, data, tmp_path):
+    cs = cold_start_split(data, fraction=0.1, seed=0)
+    text = item_embeddings(cs.split.train, HashTextEncoder(32), cache_dir=tmp_path)
+    extra = VAE if cls is MultVAE else TINY
+    results = {}
+    for drop in (0.0, 0.5):
+        model = cls(**extra, epochs=30, item_repr="id+text", item_text=text, id_dropout=drop)
+        model.fit(cs.split.train, train_config=CFG)
+        results[drop] = evaluate_cold_start(model, cs, metrics=["hit@10"])
+    # without it a held-out item has a zero ID vector and bias, below every popular item
+    assert results[0.0]["cold"].metrics["hit@10"] < 0.15
+    assert results[0.5]["cold"].metrics["hit@10"] > 0.3
+    assert results[0.5]["warm"].metrics["hit@10"] > 0.3
+
+
+def test_untrained_and_dropped_items_take_the_unknown_vector_and_bias():
+    torch.manual_seed(0)
+    trained = torch.tensor([True, True, True, False])
+    out = TextOutput(4, 8, "id+text", text=torch.randn(4, 6), trained=trained, id_dropout=0.5)
+    with torch.no_grad():
+        out.items.ids.weight.normal_()
+        out.id_bias.copy_(torch.tensor([1.0, 2.0, 3.0, 4.0]))
+        out.unknown_bias.fill_(-5.0)
+        out.items.unknown.normal_()
+    text_part = out.text_bias(out.items.text).squeeze(-1)
+    out.eval()  # the untrained item (3) takes the unknown bias, the others their own
+    torch.testing.assert_close(out.bias() - text_part, torch.tensor([1.0, 2.0, 3.0, -5.0]))
+    table = out.items.table()
+    text_vec = out.items.adaptor(out.items.text)
+    torch.testing.assert_close(table[3], text_vec[3] + out.items.unknown)  # no ID vector of its own
+    drop = torch.tensor([False, True, False, False])  # item 1 dropped in a training step
+    torch.testing.assert_close(out.bias(drop) - text_part, torch.tensor([1.0, -5.0, 3.0, -5.0]))
+    swapped = out.items.drop_ids(table, drop)
+    torch.testing.assert_close(swapped[1] - table[1], out.items.unknown - out.items.ids.weight[1])
+    torch.testing.assert_close(swapped[[0, 2, 3]], table[[0, 2, 3]])
+    h = torch.randn(2, 8)
+    torch.testing.assert_close(out(h), h @ table.T + out.bias())  # eval: nothing dropped
+    with pytest.raises(ValueError, match="id_dropout needs mode 'id\\+text'"):
+        TextOutput(4, 8, "text", text=torch.randn(4, 6), id_dropout=0.5)
+
+
 @pytest.mark.parametrize("item_repr", ["text", "id+text"])
 def test_save_load_round_trip_without_item_text(item_repr, named, named_vectors, tmp_path):
     model = MultVAE(**VAE, epochs=2, item_repr=item_repr, item_text=named_vectors)
@@ -149,6 +192,18 @@ def test_id_decoder_saves_no_text(data, tmp_path):
 def test_bad_text_fields_name_the_field(config_class, field, value):
     with pytest.raises(ConfigError, match=field) as err:
         config_class(**{field: value})
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("item_repr", ["id", "text"])
+def test_id_dropout_needs_id_plus_text(item_repr):
+    with pytest.raises(ConfigError, match="id_dropout must be 0 unless item_repr is 'id\\+text'"):
+        MultVAEConfig(item_repr=item_repr, id_dropout=0.5)
+
+
+def test_id_dropout_is_a_fraction():
+    with pytest.raises(ConfigError, match="id_dropout") as err:
+        MultDAEConfig(item_repr="id+text", id_dropout=1.0)
     assert "\n" not in str(err.value)
 
 

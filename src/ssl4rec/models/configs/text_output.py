@@ -43,13 +43,20 @@ class TextOutputConfig(ModelConfig):
     per step; > 0."""
     adaptor_dropout: float = 0.1
     """Dropout on text vectors inside the adaptor, in [0, 1)."""
+    id_dropout: float = 0.0
+    """``id+text`` only: chance per item and training step that the output layer scores
+    it by its text + a learned unknown-item vector and bias instead of its own ID
+    vector and bias; items without training events (cold items) always get those. In
+    [0, 1)."""
 
     @override
     def validate(self, checks: Checks) -> None:
         super().validate(checks)
         checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
         checks.positive("num_experts", self.num_experts)
-        checks.fractions(self, "adaptor_dropout")
+        checks.fractions(self, "adaptor_dropout", "id_dropout")
+        if self.id_dropout > 0 and self.item_repr != "id+text":
+            checks.fail("id_dropout", "0 unless item_repr is 'id+text'", self.id_dropout)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -144,17 +144,28 @@ class ItemEncoder(nn.Module):
         assert out is not None
         return out
 
-    def drop_ids(self, table: torch.Tensor) -> torch.Tensor:
-        """The table a training loss scores, with some ID vectors swapped for the unknown one.
+    def drop_mask(self) -> torch.Tensor | None:
+        """The trained items whose ID vector this training step swaps out, bool ``(n,)``.
 
-        ``table`` (from ``table()``) with the ID vector of a random ``id_dropout``
-        share of the trained items swapped for the unknown-item vector. Unchanged
-        outside training or without ``id_dropout``.
+        A random ``id_dropout`` share of the trained items; ``None`` outside training
+        or without ``id_dropout``.
         """
         if not self.training or self.unknown is None:
+            return None
+        draw = torch.rand(self.trained.shape, device=self.trained.device)
+        return self.trained & (draw < self.id_dropout)
+
+    def drop_ids(self, table: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """The table a training loss scores, with some ID vectors swapped for the unknown one.
+
+        ``table`` (from ``table()``) with the ID vector of the items in ``drop``
+        (default: a fresh ``drop_mask()``) swapped for the unknown-item vector.
+        Unchanged outside training or without ``id_dropout``.
+        """
+        drop = self.drop_mask() if drop is None else drop
+        if drop is None:
             return table
-        assert self.ids is not None
-        drop = self.trained & (torch.rand(self.trained.shape, device=table.device) < self.id_dropout)
+        assert self.ids is not None and self.unknown is not None
         return torch.where(drop.unsqueeze(-1), table - self.ids.weight + self.unknown, table)
 
     def embed(self, tokens: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:

@@ -112,6 +112,7 @@ class TextDecoderAutoencoder(AutoencoderRecommender[TC]):
             trained=trained,
             num_experts=cfg.num_experts,
             adaptor_dropout=cfg.adaptor_dropout,
+            id_dropout=cfg.id_dropout,
         )
 
     def _restore(self, directory: Path) -> None:

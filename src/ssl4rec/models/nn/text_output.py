@@ -15,6 +15,14 @@ prior read from the text), and ``e_i``/``b_i`` a per-item ID vector and bias tha
 zero for items without training events. In ``text`` mode nothing is per item, so a
 held-out item is scored from its text like any other.
 
+With ``id_dropout`` (``id+text``), items without training events get a learned
+*unknown-item* vector and bias ``(e_?, b_?)`` instead of zeros, trained as the
+sequential models' (``ItemEncoder.drop_ids``): in each training step a random
+``id_dropout`` share of the trained items is scored with ``(e_?, b_?)`` in place of
+its own ``(e_i, b_i)``. Popular items carry a large ``b_i``, so with a zero there a
+cold item ranks below them whatever its text says; ``b_?`` learns where an item known
+only by its text belongs.
+
 This is the content-based output layer of text-aware recommenders (item vectors
 computed from item content and shared between seen and unseen items, e.g. the
 text-based item representations of UniSRec, Hou et al., KDD 2022, whose adaptor is
@@ -46,6 +54,9 @@ class TextOutput(nn.Module):
         trained: bool ``(n,)``, items with training events (default: all).
         num_experts: experts of the text adaptor.
         adaptor_dropout: dropout on text vectors inside the adaptor.
+        id_dropout: ``id+text``: chance per trained item and training step that it is
+            scored with the unknown-item vector and bias; 0: none, and items without
+            training events get a zero ID part.
     """
 
     def __init__(
@@ -58,10 +69,13 @@ class TextOutput(nn.Module):
         trained: torch.Tensor | None = None,
         num_experts: int = 1,
         adaptor_dropout: float = 0.1,
+        id_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if mode not in ("text", "id+text"):
             raise ValueError(f"TextOutput.mode must be 'text' or 'id+text'; got {mode!r}")
+        if id_dropout > 0 and mode != "id+text":
+            raise ValueError(f"TextOutput.id_dropout needs mode 'id+text'; got {mode!r}")
         self.items = ItemEncoder(
             num_items,
             width,
@@ -70,22 +84,34 @@ class TextOutput(nn.Module):
             trained=trained,
             num_experts=num_experts,
             adaptor_dropout=adaptor_dropout,
+            id_dropout=id_dropout,
         )
         self.text_bias = nn.Linear(self.items.text.shape[1], 1, bias=False)  # w: item prior from text
         nn.init.zeros_(self.text_bias.weight)
         self.id_bias = nn.Parameter(torch.zeros(num_items)) if mode == "id+text" else None
+        self.unknown_bias = nn.Parameter(torch.zeros(())) if id_dropout > 0 else None
 
-    def bias(self) -> torch.Tensor:
-        """Each item's logit offset ``(n,)``: ``w · t_i`` (+ ``b_i`` for trained items)."""
+    def bias(self, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """Each item's logit offset ``(n,)``: ``w · t_i`` + ``b_i`` (ID part).
+
+        The ID part is ``b_i`` for trained items, and for untrained items and those in
+        ``drop`` (bool ``(n,)``) the unknown-item bias, or 0 without ``id_dropout``.
+        """
         out = self.text_bias(self.items.text).squeeze(-1)  # (n,)
-        if self.id_bias is not None:
-            out = out + self.id_bias * self.items.trained
-        return out
+        if self.id_bias is None:
+            return out
+        known = self.items.trained if drop is None else self.items.trained & ~drop  # (n,)
+        if self.unknown_bias is None:
+            return out + self.id_bias * known
+        return out + torch.where(known, self.id_bias, self.unknown_bias)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """``(b, width)`` hidden states -> ``(b, n)`` item logits."""
+        drop = self.items.drop_mask()  # None outside training or without id_dropout
         table = self.items.table()  # (n, width)
-        return h @ table.T + self.bias()
+        if drop is not None:
+            table = self.items.drop_ids(table, drop)
+        return h @ table.T + self.bias(drop)
 
     def set_output_bias(self, values: torch.Tensor) -> None:
         """Start the per-item bias at ``values`` ``(n,)`` (``id+text`` only).
