@@ -61,3 +61,18 @@ def test_recbole_runs_the_epochs_of_our_model_config(tmp_path):
     )
     assert config["epochs"] == 5
     assert config["stopping_step"] == 10**6  # patience: null in the suite
+
+
+def test_the_peer_split_reads_a_data_section_with_a_path_and_no_dataset(tiny_csv):
+    import json
+
+    from ssl4rec.bench.peers.recbole import _suite_split
+
+    # as the Amazon suites write it: a path clears the default dataset (ml-100k)
+    data = {
+        "path": str(tiny_csv),
+        "format": "csv",
+        "columns": {"user": "user", "item": "item", "timestamp": "ts"},
+    }
+    split = _suite_split(json.dumps({"data": data, "split": {"protocol": "loo"}}, sort_keys=True))
+    assert split.test.num_users == 16 and len(split.test) == 16

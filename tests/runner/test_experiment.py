@@ -132,6 +132,18 @@ def test_a_data_path_clears_the_default_dataset_and_both_are_an_error(tmp_path):
         load_experiment(path)
 
 
+def test_a_data_section_read_alone_follows_the_same_rule():
+    from ssl4rec.runner.experiment import DataConfig
+
+    cfg = DataConfig.from_section({"path": "events.csv", "format": "csv"})
+    assert cfg.dataset is None and cfg.path == "events.csv"
+    assert DataConfig.from_section({"dataset": "ml-100k"}).dataset == "ml-100k"
+    with pytest.raises(ConfigError, match=r"data\.dataset must be null when path is set"):
+        DataConfig.from_section({"dataset": "ml-100k", "path": "events.csv"})
+    with pytest.raises(ConfigError, match=r"suite\.data"):
+        DataConfig.from_section({"path": "events.csv", "colums": {}}, where="suite.data")
+
+
 def test_the_custom_csv_template_runs_on_a_file(tmp_path):
     import json
 

@@ -93,16 +93,13 @@ def default_cells() -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------------- one cell
 def _data_config(label: str, data_dir: Path) -> Any:
-    from ssl4rec.config.base import from_dict
     from ssl4rec.data.synth import write_synthetic
     from ssl4rec.runner.experiment import DataConfig
 
     spec = dict(DATASETS[label])
     events = spec.pop("synthetic", None)
     if events is None:
-        if "path" in spec:
-            spec["dataset"] = None  # a path clears the default dataset
-        return from_dict(DataConfig, spec)
+        return DataConfig.from_section(spec)
     path = data_dir / f"{label}.parquet"
     if not path.is_file():
         write_synthetic(path, max(events // 20, 1), max(events // 100, 1), events, seed=0)

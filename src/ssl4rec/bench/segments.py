@@ -192,7 +192,7 @@ def _train_counts(suite: Suite, data_path: str | None) -> np.ndarray:
         data = {**data, "dataset": None, "path": data_path}
     data.pop("social", None)
     split = make_experiment_split(
-        load_data(from_dict(DataConfig, data, where="data")),
+        load_data(DataConfig.from_section(data)),
         from_dict(SplitConfig, suite.split, where="split"),
     )
     return np.diff(split.train.csr().indptr)

@@ -81,6 +81,18 @@ class DataConfig:
             c.fail("columns", "keys among ['user', 'item', 'rating', 'timestamp']", sorted(unknown))
         c.raise_if_any()
 
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any], where: str = "data") -> DataConfig:
+        """The config of a ``data`` section; a ``path`` without ``dataset`` clears the default.
+
+        Raises:
+            ConfigError: an unknown field or a bad value (named with ``where``).
+        """
+        if "path" in section and "dataset" not in section:
+            # a file of one's own: the default dataset name must not leak into results
+            section = {"dataset": None, **section}
+        return from_dict(cls, section, where=where)
+
 
 @dataclass(frozen=True, kw_only=True)
 class SplitConfig:
@@ -211,16 +223,20 @@ class ExperimentConfig:
         except ConfigError as err:
             problems.extend(err.problems)
         specs = {
-            "data": DataConfig,
             "split": SplitConfig,
             "eval": EvalConfig,
             "train": TrainConfig,
             "privacy": PrivacyConfig,
         }
         data_section = data.get("data")
-        if isinstance(data_section, Mapping) and "path" in data_section:
-            # a file of one's own: the default dataset name must not leak into results
-            data = {**data, "data": {"dataset": None, **data_section}}
+        if data_section is not None:
+            try:
+                if not isinstance(data_section, Mapping):
+                    sections["data"] = from_dict(DataConfig, data_section, where="data")
+                else:
+                    sections["data"] = DataConfig.from_section(data_section)
+            except ConfigError as err:
+                problems.extend(err.problems)
         for key, section_cls in specs.items():
             if data.get(key) is None:
                 continue

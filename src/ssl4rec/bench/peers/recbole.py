@@ -489,6 +489,6 @@ def _suite_split(key: str) -> Split:
     from ssl4rec.runner.experiment import DataConfig, SplitConfig
 
     raw = json.loads(key)
-    data = from_dict(DataConfig, raw["data"], where="data")
+    data = DataConfig.from_section(raw["data"])
     split = from_dict(SplitConfig, raw["split"], where="split")
     return make_experiment_split(load_data(data), split)
