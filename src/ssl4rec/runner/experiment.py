@@ -82,13 +82,13 @@ class DataConfig:
         c.raise_if_any()
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any], where: str = "data") -> DataConfig:
+    def from_section(cls, section: Any, where: str = "data") -> DataConfig:
         """The config of a ``data`` section; a ``path`` without ``dataset`` clears the default.
 
         Raises:
-            ConfigError: an unknown field or a bad value (named with ``where``).
+            ConfigError: not a mapping, an unknown field or a bad value (named with ``where``).
         """
-        if "path" in section and "dataset" not in section:
+        if isinstance(section, Mapping) and "path" in section and "dataset" not in section:
             # a file of one's own: the default dataset name must not leak into results
             section = {"dataset": None, **section}
         return from_dict(cls, section, where=where)
@@ -231,10 +231,7 @@ class ExperimentConfig:
         data_section = data.get("data")
         if data_section is not None:
             try:
-                if not isinstance(data_section, Mapping):
-                    sections["data"] = from_dict(DataConfig, data_section, where="data")
-                else:
-                    sections["data"] = DataConfig.from_section(data_section)
+                sections["data"] = DataConfig.from_section(data_section)
             except ConfigError as err:
                 problems.extend(err.problems)
         for key, section_cls in specs.items():
