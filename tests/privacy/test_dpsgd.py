@@ -30,6 +30,7 @@ from ssl4rec.privacy.mechanisms import noisy_counts
 from ssl4rec.runner.experiment import ExperimentConfig
 from ssl4rec.runner.run import run_experiment
 from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, block_split, cycle_split
+from ssl4rec.training.trainer import TrainConfig
 
 TINY_VAE = {"hidden_dims": (16,), "embedding_dim": 8, "batch_size": 16, "epochs": 3}
 FAST = PrivacyConfig(target_epsilon=4.0, accountant="rdp")
@@ -160,6 +161,22 @@ def test_ghost_clipping_sums_the_clipped_gradients_of_one_backward_per_user(
     for p, q in zip(params, plain_params, strict=True):
         expected = (q.grad_sample * scale.view(-1, *[1] * p.dim())).sum(0)
         assert torch.allclose(p.grad, expected, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("model_cls", [SASRec, MultVAE])
+def test_private_training_draws_its_noise_on_the_parameters_device(model_cls: type) -> None:
+    split = cycle_split(num_users=40)
+    config = (
+        {**TINY_SEQUENTIAL, "epochs": 1, "max_seq_len": 4}
+        if model_cls is SASRec
+        else {**TINY_VAE, "epochs": 1}
+    )
+    model = model_cls(**config, seed=0).fit(
+        split.train, privacy=FAST, train_config=TrainConfig(device="cuda", progress=False)
+    )
+    assert model.privacy is not None and 0 < model.privacy["epsilon"] <= 4.0
+    assert model.train_summary["device"].startswith("cuda")
 
 
 @pytest.mark.parametrize(

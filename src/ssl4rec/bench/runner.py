@@ -175,6 +175,7 @@ def host_info() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "processor": platform.processor() or platform.machine(),
         "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
 
 

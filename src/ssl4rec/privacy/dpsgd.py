@@ -178,6 +178,12 @@ class DPSGD:
         if mode == "ghost":
             _register_ghost_layers(container)
         ghost = {"criterion": nn.CrossEntropyLoss()} if mode == "ghost" else {}
+        # the noise is drawn where the parameters live (Opacus wants a generator of
+        # their device); on the CPU it shares the batch generator's stream
+        device = next(container.parameters()).device
+        noise_generator = self._generator
+        if device.type != "cpu":
+            noise_generator = torch.Generator(device=device).manual_seed(self.seed + 7919)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the secure-RNG notice (seeded runs are wanted)
             engine = PrivacyEngine(accountant=cfg.accountant)
@@ -191,7 +197,7 @@ class DPSGD:
                 poisson_sampling=True,
                 grad_sample_mode=mode,
                 wrap_model=False,
-                noise_generator=self._generator,
+                noise_generator=noise_generator,
                 **ghost,
             )
         self._engine, self._loader, self._train = engine, dp_loader, train

@@ -325,7 +325,8 @@ def render_markdown(
         ),
         f"- Machine: {host.get('processor', '?')}, {host.get('cpu_count', '?')} CPUs, "
         f"torch {host.get('torch', '?')} ({host.get('torch_threads', '?')} threads), "
-        f"{host.get('platform', '?')}; load average at start "
+        + (f"GPU {host['gpu']}, " if host.get("gpu") else "")
+        + f"{host.get('platform', '?')}; load average at start "
         f"{host.get('load_avg_1m', '?')} (the cores are shared, so absolute times vary); "
         "timings compare only within this table.",
         "- Produced by: " + "; ".join(f"`{c}`" for c in commands if c),
