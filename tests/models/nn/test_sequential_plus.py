@@ -1,5 +1,5 @@
 """Options of the shared sequential base: gBCE, the DuoRec term, the BSARec filter, AdamW,
-label smoothing. Each: shapes and gradients, and one defining property."""
+label smoothing, the LiGR block. Each: shapes and gradients, and one defining property."""
 
 from __future__ import annotations
 
@@ -215,6 +215,42 @@ def test_filter_model_pads_to_the_longest_window_exactly_and_round_trips(tmp_pat
     torch.testing.assert_close(loaded.score_history(hist), fitted.score_history(hist))
 
 
+# ---------------------------------------------------------------------------- LiGR block
+def test_ligr_block_gates_each_residual_branch_by_its_input():
+    torch.manual_seed(0)
+    enc = TransformerEncoder(8, 1, 2, 16, 6, 0.0, causal=True, block="ligr").eval()
+    block = enc.blocks[0]
+    x = torch.randn(2, 6, 8)
+    tokens = torch.tensor([[0, 0, 3, 1, 4, 2], [5, 1, 2, 3, 4, 6]])
+    allowed = enc.attention_mask(tokens)
+    attn, _ = block.attn(block.norm1(x), allowed)
+    mid = x + torch.sigmoid(block.gates[0](x)) * attn
+    z = block.norm2(mid)
+    ff = block.ff.down(F.silu(block.ff.gate(z)) * block.ff.up(z))
+    torch.testing.assert_close(block(x, allowed)[0], mid + torch.sigmoid(block.gates[1](mid)) * ff)
+    assert block.ff.gate.bias is None and block.ff.down.bias is None  # SwiGLU has no biases
+    # still causal: the last item changes only the last position
+    vectors = torch.randn(1, 6, 8)
+    changed = vectors.clone()
+    changed[0, -1] += torch.randn(8)  # (a constant shift would vanish in the input LayerNorm)
+    out, out2 = enc(vectors, tokens[:1])[0], enc(changed, tokens[:1])[0]
+    torch.testing.assert_close(out[0, :-1], out2[0, :-1])
+    assert not torch.allclose(out[0, -1], out2[0, -1])
+    # the default block has no gates (its numbers are unchanged by the option)
+    assert TransformerEncoder(8, 1, 2, 16, 6, 0.0, causal=True).blocks[0].gates is None
+
+
+def test_ligr_sasrec_round_trips_and_names_a_bad_block(tmp_path):
+    data = cycle_data(num_users=40, length=5)
+    fitted = SASRec(**TINY, epochs=1, block="ligr").fit(data, train_config=CFG)
+    fitted.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    hist = [np.array([1, 2, 3])]
+    torch.testing.assert_close(loaded.score_history(hist), fitted.score_history(hist))
+    with pytest.raises(ConfigError, match="block"):
+        SASRec(**TINY, block="mamba")
+
+
 # ---------------------------------------------------------------------------- AdamW, label smoothing
 def test_adamw_decays_matrices_and_embeddings_but_not_norms_or_biases():
     data = cycle_data()
@@ -262,8 +298,9 @@ def test_label_smoothing_is_the_smoothed_full_cross_entropy():
         ({"contrastive_weight": 0.1}, 0.8),
         ({"filter_mix": 0.5, "filter_keep": 2}, 0.8),
         ({"adamw": True, "weight_decay": 0.01, "label_smoothing": 0.1}, 0.8),
+        ({"block": "ligr"}, 0.8),
     ],
-    ids=["gbce", "duorec", "bsarec", "adamw-ls"],
+    ids=["gbce", "duorec", "bsarec", "adamw-ls", "ligr"],
 )
 def test_sasrec_with_each_option_learns_the_planted_sequence(options, floor):
     split = cycle_split()

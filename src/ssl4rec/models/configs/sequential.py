@@ -15,11 +15,13 @@ from typing_extensions import override
 from ssl4rec.config.base import Checks
 from ssl4rec.models.config import GradientConfig
 
-__all__ = ["ITEM_REPRS", "NEGATIVE_SAMPLINGS", "ItemRepr", "SequentialConfig"]
+__all__ = ["BLOCKS", "ITEM_REPRS", "NEGATIVE_SAMPLINGS", "ItemRepr", "SequentialConfig"]
 
 ItemRepr = Literal["id", "id+text", "text"]
 ITEM_REPRS: tuple[str, ...] = ("id", "id+text", "text")
 NEGATIVE_SAMPLINGS: tuple[str, ...] = ("uniform", "popularity")
+BLOCKS: tuple[str, ...] = ("transformer", "ligr")
+"""Transformer block kinds (``SequentialConfig.block``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +100,11 @@ class SequentialConfig(GradientConfig):
     only (no filter built); in [0, 1]."""
     filter_keep: int = 3
     """Low frequencies the ``filter_mix`` filter keeps (BSARec's ``c // 2 + 1``); > 0."""
+    block: Literal["transformer", "ligr"] = "transformer"
+    """``transformer``: pre-LayerNorm blocks with a GELU feed-forward and plain residuals;
+    ``ligr``: the layer of eSASRec (LiGR, Gao et al., arXiv:2502.03417): each residual
+    branch is gated by ``σ(W x + b)`` of the block's input and the feed-forward is
+    SwiGLU (width ``ff_dim``, no biases)."""
     adamw: bool = False
     """Decoupled weight decay (AdamW, Loshchilov & Hutter, ICLR 2019) instead of Adam's
     L2 penalty: ``weight_decay`` shrinks the weight matrices and embeddings (item and
@@ -141,6 +148,7 @@ class SequentialConfig(GradientConfig):
             checks.fail("contrastive_anchors", "≥ 2", self.contrastive_anchors)
         checks.in_range("filter_mix", self.filter_mix, 0.0, 1.0)
         checks.positive("filter_keep", self.filter_keep)
+        checks.one_of("block", self.block, BLOCKS)
         checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
         checks.one_of("loss", self.loss, self.losses)
         checks.positive("num_negatives", self.num_negatives)

@@ -174,6 +174,7 @@ class SequentialRecommender(Recommender[C]):
                 causal=self.causal,
                 filter_mix=cfg.filter_mix,
                 filter_keep=cfg.filter_keep,
+                block=cfg.block,
             )
             self.net = SequenceNet(items, encoder, seen_bias=cfg.seen_bias)
         self._windows_cache = None

@@ -13,6 +13,11 @@ finite. Such rows never feed a loss and an empty history's scores are still fini
 References:
     Kang & McAuley. Self-Attentive Sequential Recommendation. ICDM 2018.
     Sun et al. BERT4Rec. CIKM 2019.
+    Gao et al. From Features to Transformers: Redefining Ranking for Scalable Impact
+    (LiGR). arXiv:2502.03417, 2025.
+    Tikhonovich et al. eSASRec: Enhancing Transformer-based Recommendations in a
+    Modular Fashion. arXiv:2508.06450, 2025.
+    Shazeer. GLU Variants Improve Transformer (SwiGLU). arXiv:2002.05202, 2020.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ssl4rec.models.configs.sequential import BLOCKS
 from ssl4rec.models.nn.dropout import Dropout
 from ssl4rec.models.nn.filter import FrequencyFilter
 
-__all__ = ["SelfAttention", "TransformerBlock", "TransformerEncoder", "left_pad"]
+__all__ = ["SelfAttention", "SwiGLU", "TransformerBlock", "TransformerEncoder", "left_pad"]
 
 logger = logging.getLogger(__name__)
 
@@ -120,11 +126,30 @@ class SelfAttention(nn.Module):
         return self.out(y), weights
 
 
+class SwiGLU(nn.Module):
+    """Feed-forward ``W_down · drop(SiLU(W_gate z) ⊙ W_up z)`` without biases (Shazeer, 2020)."""
+
+    def __init__(self, dim: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.gate = nn.Linear(dim, hidden, bias=False)
+        self.up = nn.Linear(dim, hidden, bias=False)
+        self.down = nn.Linear(hidden, dim, bias=False)
+        self.dropout = Dropout(dropout)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """``(..., d)`` -> ``(..., d)``."""
+        return self.down(self.dropout(nn.functional.silu(self.gate(z)) * self.up(z)))
+
+
 class TransformerBlock(nn.Module):
     """Pre-LayerNorm block: ``x + attn(LN(x))``, then ``x + FFN(LN(x))``.
 
     With ``frequency_filter`` (BSARec, ``ssl4rec.models.nn.filter``) the first branch
     is ``filter_mix · filter(LN(x)) + (1 − filter_mix) · attn(LN(x))``.
+
+    ``block="ligr"`` (LiGR, the layer of eSASRec) gates each residual branch by the
+    un-normalised input, ``x + σ(W₁ x + b₁) ⊙ attn(LN(x))`` and
+    ``x + σ(W₂ x + b₂) ⊙ FFN(LN(x))``, with a SwiGLU feed-forward of width ``ff_dim``.
     """
 
     def __init__(
@@ -136,16 +161,25 @@ class TransformerBlock(nn.Module):
         *,
         frequency_filter: FrequencyFilter | None = None,
         filter_mix: float = 0.0,
+        block: str = "transformer",
     ) -> None:
         super().__init__()
+        if block not in BLOCKS:
+            raise ValueError(f"block must be one of {list(BLOCKS)}; got {block!r}")
         self.norm1 = nn.LayerNorm(dim)
         self.attn = SelfAttention(dim, num_heads, dropout)
         self.filter = frequency_filter
         self.filter_mix = float(filter_mix)
         self.norm2 = nn.LayerNorm(dim)
-        self.ff = nn.Sequential(
-            nn.Linear(dim, ff_dim), nn.GELU(), Dropout(dropout), nn.Linear(ff_dim, dim)
-        )
+        self.ff: nn.Module
+        self.gates: nn.ModuleList | None = None
+        if block == "ligr":
+            self.ff = SwiGLU(dim, ff_dim, dropout)
+            self.gates = nn.ModuleList([nn.Linear(dim, dim), nn.Linear(dim, dim)])
+        else:
+            self.ff = nn.Sequential(
+                nn.Linear(dim, ff_dim), nn.GELU(), Dropout(dropout), nn.Linear(ff_dim, dim)
+            )
         self.dropout = Dropout(dropout)
 
     def forward(
@@ -158,8 +192,12 @@ class TransformerBlock(nn.Module):
             # the last query row allows exactly the non-padding keys (causal or not)
             real = allowed[:, -1, :, None].to(z.dtype)  # (B, L, 1)
             y = self.filter_mix * self.filter(z * real) + (1.0 - self.filter_mix) * y
-        x = x + self.dropout(y)
-        x = x + self.dropout(self.ff(self.norm2(x)))
+        if self.gates is None:
+            x = x + self.dropout(y)
+            x = x + self.dropout(self.ff(self.norm2(x)))
+        else:
+            x = x + torch.sigmoid(self.gates[0](x)) * self.dropout(y)
+            x = x + torch.sigmoid(self.gates[1](x)) * self.dropout(self.ff(self.norm2(x)))
         return x, weights
 
 
@@ -177,6 +215,7 @@ class TransformerEncoder(nn.Module):
         filter_mix: BSARec's α: weight of a frequency filter beside attention in
             every block (``ssl4rec.models.nn.filter``); 0 builds none.
         filter_keep: low frequencies the filter keeps (BSARec's ``c // 2 + 1``).
+        block: ``transformer`` or ``ligr`` (gated residuals, SwiGLU; ``TransformerBlock``).
     """
 
     def __init__(
@@ -191,6 +230,7 @@ class TransformerEncoder(nn.Module):
         causal: bool,
         filter_mix: float = 0.0,
         filter_keep: int = 3,
+        block: str = "transformer",
     ) -> None:
         super().__init__()
         self.causal = causal
@@ -209,6 +249,7 @@ class TransformerEncoder(nn.Module):
                     else None
                 ),
                 filter_mix=filter_mix,
+                block=block,
             )
             for _ in range(num_layers)
         )
