@@ -175,3 +175,22 @@ def test_shipped_configs_resolve_by_name_and_a_file_wins(tmp_path, monkeypatch):
     assert config_path("ease-ml100k") == Path("ease-ml100k")  # an existing file wins
     with pytest.raises(ConfigError, match=r"'ease-ml10k'.*did you mean 'ease-ml100k'"):
         config_path("ease-ml10k")
+
+
+def test_an_optuna_tune_section_round_trips_and_a_set_field_leaves_its_params(tmp_path, caplog):
+    path = tmp_path / "tuned.yaml"
+    path.write_text(
+        "model: {name: ease}\n"
+        "tune: {search: optuna, trials: 5, params: {l2_reg: {low: 1.0, high: 1000.0, log: true}}}\n",
+        encoding="utf-8",
+    )
+    cfg = load_experiment(path)
+    assert ExperimentConfig.from_dict(cfg.to_dict()).tune == cfg.tune
+    assert cfg.search().trials == 5
+    with caplog.at_level(logging.INFO, logger="ssl4rec"):
+        fixed = load_experiment(path, overrides=["model.l2_reg=50"])
+    assert fixed.tune == {} and "model.l2_reg is set explicitly" in caplog.text
+    with pytest.raises(ConfigError, match="tune.params: unknown field 'lambda'"):
+        ExperimentConfig.from_dict(
+            {"model": {"name": "ease"}, "tune": {"search": "optuna", "params": {"lambda": [1.0]}}}
+        )

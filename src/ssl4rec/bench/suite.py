@@ -85,8 +85,8 @@ class ModelEntry:
     """The experiment ``model`` section (``name`` plus config fields)."""
     train: dict[str, Any] = field(default_factory=dict)
     """Overrides of the suite's ``train`` section."""
-    tune: dict[str, list[Any]] = field(default_factory=dict)
-    """Grid chosen on validation (see ``ExperimentConfig.tune``)."""
+    tune: dict[str, Any] = field(default_factory=dict)
+    """Search chosen on validation: a grid or an optuna study (``ExperimentConfig.tune``)."""
     timeout_s: float | None = None
     """Wall-clock limit of one cell; the cell is recorded as failed past it."""
     peers: dict[str, dict[str, Any]] = field(default_factory=dict)

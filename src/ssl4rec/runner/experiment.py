@@ -11,10 +11,13 @@ Example::
     model: {name: ease, l2_reg: 250.0}
     tune: {l2_reg: [100.0, 250.0, 500.0]}
     eval: {metrics: [recall@10, ndcg@10]}
+
+``tune`` may also be an Optuna study (``search: optuna``; ``ssl4rec.runner.tuning``).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
@@ -172,8 +175,10 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     """Trainer settings (closed-form models read none of them)."""
     eval: EvalConfig = field(default_factory=EvalConfig)
-    tune: dict[str, list[Any]] = field(default_factory=dict)
-    """Grid of model fields to choose on the validation split, e.g. ``{l2_reg: [100, 500]}``."""
+    tune: dict[str, Any] = field(default_factory=dict)
+    """Model fields to choose on the validation split: a grid, e.g. ``{l2_reg: [100, 500]}``,
+    or an Optuna study, ``{search: optuna, trials: 30, params: {...}}``
+    (``ssl4rec.runner.tuning``)."""
     privacy: PrivacyConfig | None = None
     """User-level differential privacy and the audit's held-out users (``docs/privacy.md``)."""
 
@@ -184,16 +189,17 @@ class ExperimentConfig:
                 f"ExperimentConfig.model must be a {config_cls.__name__} for model "
                 f"{self.model_name!r}; got {type(self.model).__name__}"
             )
-        names = {f.name for f in dataclasses.fields(config_cls)}
-        bad = [k for k in self.tune if k not in names]
-        if bad:
-            raise ConfigError(
-                f"tune: unknown field {bad[0]!r} of {config_cls.__name__}; "
-                f"fields: {sorted(names)}"
-            )
-        for key, values in self.tune.items():
-            if not isinstance(values, list) or not values:
-                raise ConfigError(f"tune.{key} must be a non-empty list; got {values!r}")
+        from ssl4rec.runner.tuning import parse_tune
+
+        if self.tune:
+            parse_tune(self.tune, {f.name for f in dataclasses.fields(config_cls)})
+
+    def search(self) -> Any:
+        """The ``tune`` section read: a grid dict or an ``OptunaSearch``."""
+        from ssl4rec.runner.tuning import parse_tune
+
+        names = {f.name for f in dataclasses.fields(get_config_class(self.model_name))}
+        return parse_tune(self.tune, names)
 
     # ----------------------------------------------------------------- conversion
     @classmethod
@@ -243,7 +249,9 @@ class ExperimentConfig:
                 problems.extend(err.problems)
         tune = data.get("tune") or {}
         if not isinstance(tune, Mapping):
-            problems.append(f"tune must be a mapping of field -> list of values; got {tune!r}")
+            problems.append(
+                f"tune must be a mapping of field -> list of values (or an optuna search); got {tune!r}"
+            )
             tune = {}
         if problems:
             raise config_error(problems)
@@ -259,7 +267,7 @@ class ExperimentConfig:
             "eval": to_dict(self.eval),
         }
         if self.tune:
-            out["tune"] = {k: list(v) for k, v in self.tune.items()}
+            out["tune"] = copy.deepcopy(dict(self.tune))
         if self.privacy is not None:
             out["privacy"] = to_dict(self.privacy)
         return out
@@ -295,15 +303,20 @@ def load_experiment(
     data = apply_overrides(data, overrides)
     tune = data.get("tune")
     if isinstance(tune, Mapping):
+        optuna = tune.get("search") == "optuna" and isinstance(tune.get("params"), Mapping)
         for text in overrides:
             keys, _ = parse_override(text)
-            if len(keys) == 2 and keys[0] == "model" and keys[1] in tune:
-                tune = {k: v for k, v in tune.items() if k != keys[1]}
+            axes = tune["params"] if optuna else tune
+            if len(keys) == 2 and keys[0] == "model" and keys[1] in axes:
+                axes = {k: v for k, v in axes.items() if k != keys[1]}
+                tune = {**tune, "params": axes} if optuna else axes
                 logger.info(
-                    "tune: model.%s is set explicitly (%s); its axis leaves the grid",
+                    "tune: model.%s is set explicitly (%s); its axis leaves the search",
                     keys[1],
                     text,
                 )
+        if optuna and not tune["params"]:
+            tune = {}  # every searched field was set: nothing left to search
         data["tune"] = tune
     try:
         return ExperimentConfig.from_dict(data)

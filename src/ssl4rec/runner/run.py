@@ -316,8 +316,8 @@ def _grid_search(
     item_text: Any = None,
     social: Any = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Pick the grid point with the best validation score (never looks at test)."""
-    from ssl4rec.runner.tuning import grid_search
+    """The grid point or Optuna trial with the best validation score (never reads test)."""
+    from ssl4rec.runner.tuning import OptunaSearch, grid_search, optuna_search
 
     def factory(params: dict[str, Any]) -> Any:
         try:
@@ -327,9 +327,19 @@ def _grid_search(
 
     # trials write no checkpoints; only the final fit uses the run folder
     trial_config = dataclasses.replace(train_config, run_dir=None)
+    search = config.search()
+    if isinstance(search, OptunaSearch):
+        return optuna_search(
+            factory,
+            search,
+            split,
+            metric=train_config.monitor,
+            exclude_seen=config.eval.exclude_seen,
+            fit_kwargs={"train_config": trial_config},
+        )
     return grid_search(
         factory,
-        config.tune,
+        search,
         split,
         metric=train_config.monitor,
         exclude_seen=config.eval.exclude_seen,

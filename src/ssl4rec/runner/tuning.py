@@ -1,4 +1,24 @@
-"""Grid search over hyperparameters, selected on the validation part only."""
+"""Hyperparameter search on the validation part only: a grid, or Optuna's TPE.
+
+``tune`` in an experiment is either a grid, ``{l2_reg: [100, 250, 500]}`` (every
+combination is fitted), or an Optuna study (Akiba et al., KDD 2019)::
+
+    tune:
+      search: optuna
+      trials: 30          # at most this many trials
+      budget_s: 1800      # and no new trial after this many seconds (optional)
+      seed: 0             # TPE's seed
+      params:
+        learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}   # float range
+        num_layers: {low: 1, high: 4}                          # int range (both ints)
+        dropout: [0.1, 0.2, 0.3]                                # choices
+
+Optuna's TPE sampler proposes each trial from the earlier ones; its median pruner stops
+a trial whose validation score after an epoch is below the median of earlier trials
+at the same epoch (after ``startup_trials`` finished trials and ``warmup_epochs``
+epochs). Closed-form models have no epochs and are never pruned. The test part is
+never read.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +26,18 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ssl4rec.config.base import did_you_mean
 from ssl4rec.data.splits import Split
 from ssl4rec.errors import ConfigError
 from ssl4rec.evaluation.evaluator import evaluate
 from ssl4rec.evaluation.metrics import parse_metric
 from ssl4rec.models.base import Recommender
 
-__all__ = ["grid_search"]
+__all__ = ["OptunaSearch", "grid_search", "optuna_search", "parse_tune"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,3 +113,227 @@ def grid_search(
         raise ConfigError(f"grid_search(): every trial gave NaN for {key}")
     logger.info("grid search done: best=%s %s", best[1], key)
     return dict(best[1]), table
+
+
+_OPTUNA_KEYS = ("search", "trials", "budget_s", "seed", "params", "startup_trials", "warmup_epochs")
+_RANGE_KEYS = ("low", "high", "log", "step")
+
+
+@dataclass(frozen=True)
+class OptunaSearch:
+    """``tune: {search: optuna, ...}`` (see the module docstring)."""
+
+    params: dict[str, Any]
+    """Model field -> list of choices, or ``{low, high, log?, step?}`` (ints: an int range)."""
+    trials: int = 20
+    budget_s: float | None = None
+    seed: int = 0
+    startup_trials: int = 5
+    """Finished trials before the median pruner may stop one."""
+    warmup_epochs: int = 5
+    """Epochs of a trial before the pruner looks at it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``tune`` section this search was read from."""
+        out: dict[str, Any] = {"search": "optuna", "trials": self.trials, "seed": self.seed}
+        if self.budget_s is not None:
+            out["budget_s"] = self.budget_s
+        out["startup_trials"] = self.startup_trials
+        out["warmup_epochs"] = self.warmup_epochs
+        out["params"] = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in self.params.items()}
+        return out
+
+
+def parse_tune(tune: Mapping[str, Any], fields: Collection[str]) -> dict[str, list[Any]] | OptunaSearch:
+    """A grid (``field -> values``) or an ``OptunaSearch``, checked against ``fields``.
+
+    Raises:
+        ConfigError: naming ``tune.<key>`` and what was expected.
+    """
+    search = tune.get("search", "grid")
+    if search not in ("grid", "optuna"):
+        raise ConfigError(f"tune.search must be 'grid' or 'optuna'; got {search!r}")
+    if search == "grid":
+        grid = {k: v for k, v in tune.items() if k != "search"}
+        bad = [k for k in grid if k not in fields]
+        if bad:
+            raise ConfigError(f"tune: unknown field {bad[0]!r}; fields: {sorted(fields)}")
+        for key, candidates in grid.items():
+            if not isinstance(candidates, list) or not candidates:
+                raise ConfigError(f"tune.{key} must be a non-empty list; got {candidates!r}")
+        return grid
+    unknown = [k for k in tune if k not in _OPTUNA_KEYS]
+    if unknown:
+        raise ConfigError(
+            f"tune: unknown key {unknown[0]!r} of an optuna search{did_you_mean(str(unknown[0]), _OPTUNA_KEYS)}"
+        )
+    params = tune.get("params")
+    if not isinstance(params, Mapping) or not params:
+        raise ConfigError(
+            "tune.params must map model fields to choices or ranges, e.g. "
+            f"{{learning_rate: {{low: 1.0e-4, high: 1.0e-2, log: true}}}}; got {params!r}"
+        )
+    for name, spec in params.items():
+        if name not in fields:
+            raise ConfigError(f"tune.params: unknown field {name!r}; fields: {sorted(fields)}")
+        _check_space(f"tune.params.{name}", spec)
+    ints = {"trials": 1, "startup_trials": 0, "warmup_epochs": 0}
+    values: dict[str, Any] = {}
+    for key, least in ints.items():
+        if key in tune:
+            value = tune[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(f"tune.{key} must be an integer ≥ {least}; got {value!r}")
+            values[key] = value
+    if "seed" in tune:
+        if isinstance(tune["seed"], bool) or not isinstance(tune["seed"], int):
+            raise ConfigError(f"tune.seed must be an integer; got {tune['seed']!r}")
+        values["seed"] = tune["seed"]
+    budget = tune.get("budget_s")
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0
+    ):
+        raise ConfigError(f"tune.budget_s must be a number of seconds > 0 or null; got {budget!r}")
+    return OptunaSearch(
+        params={k: (list(v) if isinstance(v, list) else dict(v)) for k, v in params.items()},
+        budget_s=None if budget is None else float(budget),
+        **values,
+    )
+
+
+def _check_space(where: str, spec: Any) -> None:
+    if isinstance(spec, list):
+        if not spec:
+            raise ConfigError(f"{where} must list at least one choice; got []")
+        return
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{where} must be a list of choices or {{low, high, log?, step?}}; got {spec!r}")
+    unknown = [k for k in spec if k not in _RANGE_KEYS]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; expected {list(_RANGE_KEYS)}")
+    for key in ("low", "high"):
+        value = spec.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}.{key} must be a number; got {value!r}")
+    low, high = float(spec["low"]), float(spec["high"])
+    if not low < high:
+        raise ConfigError(f"{where}: low must be < high; got low={low!r}, high={high!r}")
+    if spec.get("log") and low <= 0:
+        raise ConfigError(f"{where}: a log range needs low > 0; got low={low!r}")
+
+
+def optuna_search(
+    model_factory: Callable[[dict[str, Any]], Recommender[Any]],
+    search: OptunaSearch,
+    split: Split,
+    *,
+    metric: str = "ndcg@10",
+    exclude_seen: bool = True,
+    fit_kwargs: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Optuna study over ``search.params``: fit on ``split.train``, score on ``split.valid``.
+
+    The trainer's per-epoch validation score (its ``monitor``, which should be
+    ``metric``) feeds the median pruner.
+
+    Returns:
+        ``(best_params, table)``: one row per trial with its parameters, the metric
+        (``None`` for a pruned trial), ``state`` (complete or pruned), ``epochs``
+        and ``seconds``.
+
+    Raises:
+        ConfigError: optuna is not installed, or no trial finished.
+    """
+    try:
+        import optuna
+    except ImportError:
+        raise ConfigError(
+            "tune.search: optuna needs the optuna package: pip install 'ssl4rec[tune]'"
+        ) from None
+    parsed = parse_metric(metric)
+    key = str(parsed)
+    higher = parsed.info.higher_is_better
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize" if higher else "minimize",
+        sampler=optuna.samplers.TPESampler(seed=search.seed),
+        pruner=optuna.pruners.MedianPruner(
+            n_startup_trials=search.startup_trials, n_warmup_steps=search.warmup_epochs
+        ),
+    )
+    table: list[dict[str, Any]] = []
+
+    def objective(trial: Any) -> float:
+        params = {name: _suggest(trial, name, spec) for name, spec in search.params.items()}
+        start = time.perf_counter()
+        model = model_factory(dict(params))
+        reporter = _Reporter(trial, key, optuna.TrialPruned)
+        row: dict[str, Any] = {"trial": trial.number + 1, **params}
+        try:
+            model.fit(
+                split.train, valid=split.valid, callbacks=[reporter], **dict(fit_kwargs or {})
+            )
+        except optuna.TrialPruned:
+            row.update({key: None, "state": "pruned", "epochs": reporter.epochs})
+            row["seconds"] = time.perf_counter() - start
+            table.append(row)
+            _log_trial(row, search.trials, key)
+            raise
+        result = evaluate(model, split, part="valid", metrics=[parsed], exclude_seen=exclude_seen)
+        value = float(result.metrics[key])
+        row.update({key: value, "state": "complete", "epochs": reporter.epochs})
+        row["seconds"] = time.perf_counter() - start
+        table.append(row)
+        _log_trial(row, search.trials, key)
+        return value
+
+    study.optimize(objective, n_trials=search.trials, timeout=search.budget_s)
+    done = [r for r in table if r["state"] == "complete" and not math.isnan(r[key])]
+    if not done:
+        raise ConfigError(f"tune: no optuna trial finished with a {key} value")
+    best = (max if higher else min)(done, key=lambda r: r[key])
+    chosen = {name: best[name] for name in search.params}
+    logger.info("optuna search done: trials=%d best=%s %s=%.4f", len(table), chosen, key, best[key])
+    return chosen, table
+
+
+def _suggest(trial: Any, name: str, spec: Any) -> Any:
+    if isinstance(spec, list):
+        return trial.suggest_categorical(name, spec)
+    low, high, log, step = spec["low"], spec["high"], bool(spec.get("log", False)), spec.get("step")
+    if isinstance(low, int) and isinstance(high, int) and (step is None or isinstance(step, int)):
+        return trial.suggest_int(name, low, high, log=log, step=step or 1)
+    return trial.suggest_float(name, float(low), float(high), log=log, step=step)
+
+
+class _Reporter:
+    """Epoch callback: reports the validation score to the trial, stops it when pruned."""
+
+    def __init__(self, trial: Any, key: str, pruned: type[Exception]) -> None:
+        self.trial, self.key, self.pruned = trial, key, pruned
+        self.epochs = 0
+
+    def on_epoch_end(self, model: Any, record: Mapping[str, Any]) -> None:
+        self.epochs = int(record["epoch"])
+        value = record.get(self.key)
+        if value is None:
+            return
+        self.trial.report(float(value), self.epochs)
+        if self.trial.should_prune():
+            raise self.pruned(f"pruned at epoch {self.epochs}")
+
+
+def _log_trial(row: Mapping[str, Any], trials: int, key: str) -> None:
+    shown = " ".join(f"{n}={v}" for n, v in row.items() if n not in {"trial", key, "state", "seconds", "epochs"})
+    value = row[key]
+    logger.info(
+        "trial done: trial=%d/%d %s %s=%s state=%s epochs=%d seconds=%.2f",
+        row["trial"],
+        trials,
+        shown,
+        key,
+        "–" if value is None else f"{value:.4f}",
+        row["state"],
+        row["epochs"],
+        row["seconds"],
+    )
