@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import torch
 
@@ -99,3 +101,26 @@ def test_data_social_reaches_graph_models_and_is_refused_by_others(tmp_path):
     np.testing.assert_array_equal(result.model.social, expected)
     with pytest.raises(ConfigError, match="data.social is set but model 'ease'"):
         run_experiment(_graph_experiment("ease", str(path)), data=data)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("optuna") is None, reason="optuna is not installed"
+)
+def test_an_optuna_tune_sets_the_final_model_to_its_best_trial():
+    config = ExperimentConfig.from_dict(
+        {
+            "data": {"dataset": "ml-100k"},  # not loaded: the data is passed in
+            "split": {"protocol": "loo"},
+            "model": {"name": "ease"},
+            "tune": {
+                "search": "optuna",
+                "trials": 4,
+                "params": {"l2_reg": {"low": 1.0, "high": 1000.0, "log": True}},
+            },
+            "eval": {"metrics": ["ndcg@10"]},
+        }
+    )
+    result = run_experiment(config, data=cycle_data())
+    assert [row["state"] for row in result.tuning] == ["complete"] * 4
+    best = max(result.tuning, key=lambda row: row["ndcg@10"])
+    assert result.model.config.l2_reg == best["l2_reg"]

@@ -328,16 +328,8 @@ def _grid_search(
     # trials write no checkpoints; only the final fit uses the run folder
     trial_config = dataclasses.replace(train_config, run_dir=None)
     search = config.search()
-    if isinstance(search, OptunaSearch):
-        return optuna_search(
-            factory,
-            search,
-            split,
-            metric=train_config.monitor,
-            exclude_seen=config.eval.exclude_seen,
-            fit_kwargs={"train_config": trial_config},
-        )
-    return grid_search(
+    run_search = optuna_search if isinstance(search, OptunaSearch) else grid_search
+    return run_search(
         factory,
         search,
         split,
