@@ -347,3 +347,20 @@ def test_serve_backend_onnx_exports_when_the_folder_has_no_graph(runs):
     backed = onnx_backed(model, runs / "multvae" / "model", backend="onnx", threads=1)
     assert backed.backend == "onnx"
     np.testing.assert_allclose(_scores(backed), _scores(model), atol=1e-4)
+
+
+def test_structured_pruning_of_a_ligr_block_drops_whole_swiglu_neurons():
+    from ssl4rec.compress.prune import _structured
+    from ssl4rec.models.sasrec import SASRec
+    from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, cycle_data
+    from ssl4rec.training.trainer import TrainConfig
+
+    model = SASRec(**TINY_SEQUENTIAL, epochs=1, block="ligr").fit(
+        cycle_data(num_users=20, length=5), train_config=TrainConfig(progress=False, num_threads=1)
+    )
+    names = [name for name, _ in _structured(model, 0.5)]
+    ff = model.net.encoder.blocks[0].ff
+    dead = (ff.gate.weight == 0).all(dim=1)  # whole neurons
+    assert dead.float().mean() == pytest.approx(0.5, abs=0.05)
+    assert (ff.up.weight[dead] == 0).all() and (ff.down.weight[:, dead] == 0).all()
+    assert "net.encoder.blocks.0.ff.up.weight" in names

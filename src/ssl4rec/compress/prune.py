@@ -31,7 +31,7 @@ from torch.nn.utils import prune
 
 from ssl4rec.data.splits import Split
 from ssl4rec.models.base import Recommender
-from ssl4rec.models.nn.transformer import SelfAttention, TransformerBlock
+from ssl4rec.models.nn.transformer import SelfAttention, SwiGLU, TransformerBlock
 from ssl4rec.training.trainer import TrainConfig, Trainer
 
 __all__ = ["finetune_pruned", "prune_model"]
@@ -58,14 +58,24 @@ def _structured(model: Recommender[Any], sparsity: float) -> list[tuple[str, nn.
             if not isinstance(block, TransformerBlock):
                 continue
             prefix = f"{name}.{sub}"
-            ff_in, ff_out = block.ff[0], block.ff[3]
+            ff_in: nn.Module
+            ff_out: nn.Module
+            if isinstance(block.ff, SwiGLU):  # LiGR blocks: a neuron is a row of gate and up
+                ff_in, ff_out, keys = block.ff.gate, block.ff.down, ("gate", "down")
+            else:
+                ff = cast(nn.Sequential, block.ff)
+                ff_in, ff_out, keys = ff[0], ff[3], ("0", "3")
             assert isinstance(ff_in, nn.Linear) and isinstance(ff_out, nn.Linear)
             prune.ln_structured(ff_in, "weight", amount=sparsity, n=2, dim=0)
             alive = cast(torch.Tensor, ff_in.weight_mask)[:, 0].clone()  # (ff_dim,) 1 = kept
             if ff_in.bias is not None:
                 prune.custom_from_mask(ff_in, "bias", alive)
             prune.custom_from_mask(ff_out, "weight", alive[None, :].expand_as(ff_out.weight))
-            pruned += [(f"{prefix}.ff.0.weight", ff_in), (f"{prefix}.ff.3.weight", ff_out)]
+            pruned += [(f"{prefix}.ff.{keys[0]}.weight", ff_in), (f"{prefix}.ff.{keys[1]}.weight", ff_out)]
+            if isinstance(block.ff, SwiGLU):
+                up = block.ff.up
+                prune.custom_from_mask(up, "weight", alive[:, None].expand_as(up.weight))
+                pruned.append((f"{prefix}.ff.up.weight", up))
             pruned += _prune_heads(block.attn, sparsity, f"{prefix}.attn")
     return pruned
 
