@@ -189,14 +189,14 @@ class ExperimentConfig:
                 f"ExperimentConfig.model must be a {config_cls.__name__} for model "
                 f"{self.model_name!r}; got {type(self.model).__name__}"
             )
-        from ssl4rec.runner.tuning import parse_tune
+        from ssl4rec.runner.search import parse_tune
 
         if self.tune:
             parse_tune(self.tune, {f.name for f in dataclasses.fields(config_cls)})
 
     def search(self) -> Any:
         """The ``tune`` section read: a grid dict or an ``OptunaSearch``."""
-        from ssl4rec.runner.tuning import parse_tune
+        from ssl4rec.runner.search import parse_tune
 
         names = {f.name for f in dataclasses.fields(get_config_class(self.model_name))}
         return parse_tune(self.tune, names)
