@@ -20,7 +20,7 @@ _RANGE_KEYS = ("low", "high", "log", "step")
 
 @dataclass(frozen=True)
 class OptunaSearch:
-    """``tune: {search: optuna, ...}`` (see the module docstring)."""
+    """``tune: {search: optuna, ...}`` (the fields: ``ssl4rec.runner.tuning``'s docstring)."""
 
     params: dict[str, Any]
     """Model field -> list of choices, or ``{low, high, log?, step?}`` (ints: an int range)."""
@@ -31,16 +31,6 @@ class OptunaSearch:
     """Finished trials before the median pruner may stop one."""
     warmup_epochs: int = 5
     """Epochs of a trial before the pruner looks at it."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``tune`` section this search was read from."""
-        out: dict[str, Any] = {"search": "optuna", "trials": self.trials, "seed": self.seed}
-        if self.budget_s is not None:
-            out["budget_s"] = self.budget_s
-        out["startup_trials"] = self.startup_trials
-        out["warmup_epochs"] = self.warmup_epochs
-        out["params"] = {k: (list(v) if isinstance(v, list) else dict(v)) for k, v in self.params.items()}
-        return out
 
 
 def parse_tune(tune: Mapping[str, Any], fields: Collection[str]) -> dict[str, list[Any]] | OptunaSearch:

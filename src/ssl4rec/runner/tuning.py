@@ -161,22 +161,23 @@ def optuna_search(
         model = model_factory(dict(params))
         reporter = _Reporter(trial, key, optuna.TrialPruned)
         row: dict[str, Any] = {"trial": trial.number + 1, **params}
+        pruned = False
         try:
             model.fit(
                 split.train, valid=split.valid, callbacks=[reporter], **dict(fit_kwargs or {})
             )
         except optuna.TrialPruned:
-            row.update({key: None, "state": "pruned", "epochs": reporter.epochs})
-            row["seconds"] = time.perf_counter() - start
-            table.append(row)
-            _log_trial(row, search.trials, key)
-            raise
-        result = evaluate(model, split, part="valid", metrics=[parsed], exclude_seen=exclude_seen)
-        value = float(result.metrics[key])
-        row.update({key: value, "state": "complete", "epochs": reporter.epochs})
-        row["seconds"] = time.perf_counter() - start
+            pruned = True
+        value = None
+        if not pruned:
+            result = evaluate(model, split, part="valid", metrics=[parsed], exclude_seen=exclude_seen)
+            value = float(result.metrics[key])
+        row.update({key: value, "state": "pruned" if pruned else "complete"})
+        row.update({"epochs": reporter.epochs, "seconds": time.perf_counter() - start})
         table.append(row)
         _log_trial(row, search.trials, key)
+        if value is None:
+            raise optuna.TrialPruned(f"pruned at epoch {reporter.epochs}")
         return value
 
     study.optimize(objective, n_trials=search.trials, timeout=search.budget_s)
