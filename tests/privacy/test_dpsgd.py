@@ -25,7 +25,7 @@ from ssl4rec.models.pop import Pop
 from ssl4rec.models.recvae import RecVAE
 from ssl4rec.models.sasrec import SASRec
 from ssl4rec.privacy.config import PrivacyConfig
-from ssl4rec.privacy.dpsgd import DPSGD
+from ssl4rec.privacy.dpsgd import DPSGD, user_gradients
 from ssl4rec.privacy.mechanisms import noisy_counts
 from ssl4rec.runner.experiment import ExperimentConfig
 from ssl4rec.runner.run import run_experiment
@@ -144,9 +144,9 @@ def test_ghost_clipping_sums_the_clipped_gradients_of_one_backward_per_user(
     plain = copy.deepcopy(model)  # no Opacus hooks: one backward pass per user
     batch = model.private_batch(split.train, torch.tensor([0, 3, 5, 11]), torch.Generator())
     plain_params = [p for m in plain.modules().values() for p in m.parameters()]
-    DPSGD._loop_grads(plain, (batch[0], densify(batch[1])), None, plain_params, 4)
+    samples = _per_user_grads(plain, (batch[0], densify(batch[1])), plain_params, 4)
     assert is_sparse(batch[1]) == sparse
-    norms = torch.stack([q.grad_sample.flatten(1).norm(dim=1) for q in plain_params]).norm(dim=0)
+    norms = torch.stack([g.reshape(len(g), -1).norm(dim=1) for g in samples]).norm(dim=0)
     bound = float(norms.median())  # half the users are clipped
     hook = DPSGD(
         PrivacyConfig(target_epsilon=4.0, max_grad_norm=bound), epochs=1, batch_size=8, seed=0
@@ -158,9 +158,99 @@ def test_ghost_clipping_sums_the_clipped_gradients_of_one_backward_per_user(
     scale = (bound / (norms + 1e-6)).clamp(max=1.0)
     assert (scale < 1).any() and (scale == 1).any()
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    for p, q in zip(params, plain_params, strict=True):
-        expected = (q.grad_sample * scale.view(-1, *[1] * p.dim())).sum(0)
+    for p, g in zip(params, samples, strict=True):
+        expected = (g * scale.view(-1, *[1] * p.dim())).sum(0)
         assert torch.allclose(p.grad, expected, atol=1e-5)
+
+
+def _per_user_grads(model: object, batch: object, params: list, size: int) -> list[torch.Tensor]:
+    """Each sample's gradient of every parameter, stacked ``(size, *p.shape)``, dense."""
+    out = [torch.zeros((size, *p.shape)) for p in params]
+    for i, grads, _ in user_gradients(model, batch, None, params, size):
+        for buf, grad in zip(out, grads, strict=True):
+            if grad is not None:
+                buf[i] = grad.to_dense() if grad.is_sparse else grad
+    return out
+
+
+def _built_sasrec(split: object, **config: object) -> SASRec:
+    model = SASRec(**{**TINY_SEQUENTIAL, "dropout": 0.0, "max_seq_len": 4, **config}, seed=0)
+    model._remember(split.train)  # type: ignore[attr-defined]
+    model.build(split.train)  # type: ignore[attr-defined]
+    return model
+
+
+def test_the_loop_clips_each_user_as_opacus_does() -> None:
+    """Our clipped sum of one backward per user equals Opacus's DPOptimizer clipping."""
+    from opacus.optimizers import DPOptimizer
+
+    split = cycle_split(num_users=40)
+    model = _built_sasrec(split, seen_bias=True)
+    batch = model.private_batch(split.train, torch.arange(8), torch.Generator().manual_seed(0))
+    params = [p for m in model.modules().values() for p in m.parameters()]
+    samples = _per_user_grads(model, batch, params, 8)
+    norms = torch.stack([g.reshape(len(g), -1).norm(dim=1) for g in samples]).norm(dim=0)
+    bound = float(norms.median())  # half the users are clipped
+    DPSGD._loop_grads(model, batch, None, params, 8, bound)
+    ours = [p.grad.clone() for p in params]
+    opacus = DPOptimizer(
+        torch.optim.SGD(params, lr=0.0),
+        noise_multiplier=0.0,
+        max_grad_norm=bound,
+        expected_batch_size=8,
+    )
+    for p, g in zip(params, samples, strict=True):
+        p.grad_sample = g
+    opacus.clip_and_accumulate()
+    scale = (bound / (norms + 1e-6)).clamp(max=1.0)
+    assert (scale < 1).any() and (scale == 1).any()
+    for p, mine in zip(params, ours, strict=True):
+        assert torch.allclose(mine, p.summed_grad, atol=1e-6)
+
+
+def test_a_sampled_softmax_batch_takes_each_users_gradient_on_its_own_rows() -> None:
+    """The compact batch (tokens renumbered into the rows it uses) gives the same
+    per-user gradients as the same batch over the whole table."""
+    split = cycle_split(num_users=40, num_items=60)
+    model = _built_sasrec(split, loss="sampled_ce", num_negatives=5, seen_bias=True)
+    batch = model.private_batch(split.train, torch.arange(6), torch.Generator().manual_seed(1))
+    rows = batch["rows"]
+    assert len(rows) < model.net.items.num_items  # type: ignore[union-attr]
+    back = torch.cat([torch.zeros(1, dtype=torch.long), rows + 1])  # new token -> old token
+    whole = {
+        "tokens": back[batch["tokens"]],
+        "targets": back[batch["targets"]],
+        "shared": {"negatives": rows[batch["shared"]["negatives"]]},
+    }
+    params = [p for m in model.modules().values() for p in m.parameters()]
+    compact = _per_user_grads(model, batch, params, 6)
+    dense = _per_user_grads(model, whole, params, 6)
+    table = next(i for i, p in enumerate(params) if p is model.row_parameter())
+    assert compact[table].abs().sum() > 0
+    for mine, full in zip(compact, dense, strict=True):
+        assert torch.allclose(mine, full, atol=1e-6)
+
+
+def test_sasrec_with_sampled_softmax_trains_privately() -> None:
+    split = cycle_split(num_users=40, num_items=60)
+    config = {
+        **TINY_SEQUENTIAL,
+        "epochs": 2,
+        "max_seq_len": 4,
+        "loss": "sampled_ce",
+        "num_negatives": 8,
+    }
+    model = SASRec(**config, seed=0).fit(split.train, valid=split.valid, privacy=FAST)
+    assert model.privacy is not None and 0 < model.privacy["epsilon"] <= 4.0
+    assert np.isfinite(model.score_history([np.array([0, 1])]).numpy()).all()
+
+
+def test_popularity_negatives_are_refused_under_dp() -> None:
+    split = cycle_split(num_users=40)
+    model = SASRec(loss="sampled_ce", num_negatives=8, negative_sampling="popularity", epochs=1)
+    with pytest.raises(ConfigError, match="popularity.*training counts") as err:
+        model.fit(split.train, privacy=FAST)
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

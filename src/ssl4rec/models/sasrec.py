@@ -12,7 +12,8 @@ contrastive term, BSARec's frequency filter and AdamW (docs/sequential-plus.md).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -52,14 +53,56 @@ class SASRec(SequentialRecommender[SASRecConfig]):
     the layers Opacus hooks), so each user's gradient comes from its own backward pass."""
     private_min_events = 2
     """DP-SGD samples users with at least one next-item pair."""
+    _table_rows: torch.Tensor | None = None
+    """The item-table rows a compact DP-SGD batch reads (``use_rows``)."""
+
+    @property
+    def dp_refusal(self) -> str | None:  # type: ignore[override]  # per config, not per class
+        """Why DP-SGD refuses this SASRec (``None`` when it can be trained privately)."""
+        if (
+            self.config.loss in ("sampled_ce", "gbce")
+            and self.config.negative_sampling != "uniform"
+        ):
+            return (
+                "negative_sampling 'popularity' draws from the training counts, which "
+                "DP-SGD does not protect; use negative_sampling 'uniform'"
+            )
+        return None
+
+    def _compact_private(self) -> bool:
+        """Whether a DP-SGD batch reads only the table rows it uses (``rows``).
+
+        True for sampled softmax over ID vectors: each user's loss then touches its
+        window's items and the batch's shared negatives only, while the full softmax
+        (and a text adaptor) touches every item.
+        """
+        cfg = self.config
+        return cfg.loss == "sampled_ce" and cfg.item_repr == "id" and cfg.id_dropout == 0
+
+    def row_parameter(self) -> torch.Tensor:
+        """The ID table, whose rows a compact DP-SGD batch names (``rows``)."""
+        assert self.net is not None and self.net.items.ids is not None
+        return self.net.items.ids.weight
+
+    @contextmanager
+    def use_rows(self, rows: torch.Tensor) -> Iterator[None]:
+        """Train on the item vectors ``rows`` ``(U, d)`` of a compact batch instead of the table."""
+        self._table_rows = rows
+        try:
+            yield
+        finally:
+            self._table_rows = None
 
     def private_batch(
         self, train: Interactions, users: torch.Tensor, generator: torch.Generator
-    ) -> dict[str, torch.Tensor]:
+    ) -> dict[str, Any]:
         """DP-SGD batch of sampled ``users``: one training window per user.
 
         The window is drawn uniformly among the user's training windows, so a long
-        user never contributes several.
+        user never contributes several. Sampled negatives, one draw for the batch, go
+        under ``shared``. With sampled softmax over ID vectors the batch also names
+        the table rows it uses (``rows``) and its tokens count in those rows, so each
+        user's gradient covers only them (``DPSGD``).
         """
         length = self.config.max_seq_len
         sequences = train.sequences()
@@ -68,7 +111,25 @@ class SASRec(SequentialRecommender[SASRecConfig]):
             wins = sequence_windows([sequences[user]], length + 1, length)
             pick = int(torch.randint(len(wins), (1,), generator=generator)) if len(wins) > 1 else 0
             chunk.append(wins[pick])
-        return self._window_batch(chunk, train, generator)
+        batch: dict[str, Any] = self._window_batch(chunk, train, generator)
+        if self._compact_private():
+            # renumber the items the batch uses 1..U, its table rows 0..U-1
+            tokens, targets, negatives = batch["tokens"], batch["targets"], batch["negatives"]
+            used = torch.unique(
+                torch.cat([tokens[tokens > 0], targets[targets > 0], negatives + 1])
+            )
+            lookup = torch.zeros(self.mask_token + 1, dtype=torch.long)  # token -> new token
+            lookup[used] = torch.arange(1, len(used) + 1)
+            batch.update(
+                tokens=lookup[tokens],
+                targets=lookup[targets],
+                negatives=lookup[negatives + 1] - 1,
+                rows=used - 1,
+            )
+        negatives = batch.get("negatives")
+        if negatives is not None and negatives.ndim == 1:
+            batch["shared"] = {"negatives": batch.pop("negatives")}  # (K,): the whole batch's
+        return batch
 
     def _window_batch(
         self, chunk: list[np.ndarray], train: Interactions, generator: torch.Generator
@@ -104,7 +165,7 @@ class SASRec(SequentialRecommender[SASRecConfig]):
     @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
         assert self.net is not None
-        table = self.net.items.table()  # (n, d)
+        table = self.net.items.table() if self._table_rows is None else self._table_rows  # (n, d)
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
         targets = batch["targets"]
         if self.config.loss != "bce":

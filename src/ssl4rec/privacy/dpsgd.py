@@ -10,7 +10,13 @@ reports the ε spent. This module only turns sampled users into the model's batc
 (``PrivatelyTrainable.private_batch``) and, for models whose parameters are used
 outside the layers Opacus hooks (SASRec's item table is both input embedding and
 output layer), computes each user's gradient by its own backward pass
-(``grad_mode = "loop"``; Opacus's ``no_op`` grad-sample mode then reads them).
+(``grad_mode = "loop"``), clips it to ``max_grad_norm`` with Opacus's per-sample
+rule and adds it to the batch's sum, which Opacus's fast-gradient-clipping
+optimizer then noises, as it does after ghost clipping. A loop batch may name the
+item-table rows it touches (``rows``, its tokens renumbered into them): each
+user's gradient is then taken with respect to those rows only, so a sampled-softmax
+step never forms an item-wide gradient per user; the noise still covers the whole
+table.
 Models built from layers Opacus knows (the autoencoders' MLPs) use its ghost
 clipping (``grad_mode = "ghost"``): each user's gradient norm comes from the
 layer's inputs and output gradients without forming the gradient, and a second
@@ -33,6 +39,7 @@ import logging
 import math
 import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -57,7 +64,12 @@ class PrivatelyTrainable(Protocol):
     """``ghost``: every parameter is used inside layers Opacus clips per sample
     (Linear, Embedding, LayerNorm..., or a layer with ``ghost_norms``), by its ghost
     clipping, the model giving each user's loss (``user_losses(batch)["loss"]``,
-    ``(b,)``); ``loop``: one backward pass per user.
+    ``(b,)``); ``loop``: one backward pass per user. A ``loop`` batch (a dict) may
+    carry ``rows``, int64 ``(U,)``: the rows of the parameter ``row_parameter()``
+    its samples use, renumbered ``0..U-1`` in its tokens; ``training_step`` then
+    reads those rows from ``table_rows`` (set by ``use_rows``) instead of the
+    parameter itself. Its ``shared`` entry (a dict) holds tensors every sample reads
+    whole (SASRec's sampled negatives); every other tensor has the users along dim 0.
     A model may also set ``private_min_events`` (default 1): users with fewer
     training events are not samples (they have nothing to learn from)."""
 
@@ -174,6 +186,7 @@ class DPSGD:
         noise_multiplier = self._noise_multiplier(len(loader))
         ((name, optimizer),) = optimizers.items()
         container = nn.ModuleDict(dict(model.modules()))
+        # loop: the clipped sum is ours (``_loop_grads``), Opacus's optimizer noises it
         mode = {"ghost": "ghost", "loop": "no_op"}[model.grad_mode]
         if mode == "ghost":
             _register_ghost_layers(container)
@@ -199,6 +212,20 @@ class DPSGD:
                 wrap_model=False,
                 noise_generator=noise_generator,
                 **ghost,
+            )
+        if mode == "no_op":
+            from opacus.optimizers import DPOptimizerFastGradientClipping
+
+            dp_optimizer = DPOptimizerFastGradientClipping(
+                dp_optimizer.original_optimizer,
+                noise_multiplier=dp_optimizer.noise_multiplier,
+                max_grad_norm=cfg.max_grad_norm,
+                expected_batch_size=dp_optimizer.expected_batch_size,
+                loss_reduction="mean",
+                generator=noise_generator,
+            )
+            dp_optimizer.attach_step_hook(
+                engine.accountant.get_optimizer_hook_fn(sample_rate=1.0 / len(dp_loader))
             )
         self._engine, self._loader, self._train = engine, dp_loader, train
         self._hooks = hooks
@@ -326,15 +353,12 @@ class DPSGD:
         terms: dict[str, torch.Tensor] | None
         if size == 0:
             for p in params:
-                if model.grad_mode == "ghost":
-                    p.grad = torch.zeros_like(p)
-                else:
-                    p.grad_sample = torch.zeros((0, *p.shape), dtype=p.dtype, device=p.device)
+                p.grad = torch.zeros_like(p)
             terms = None
         elif model.grad_mode == "ghost":
             terms = self._ghost_grads(model, batch, optimizer)
         else:
-            terms = self._loop_grads(model, batch, phase, params, size)
+            terms = self._loop_grads(model, batch, phase, params, size, self.config.max_grad_norm)
         optimizer.step()
         self.steps += 1
         return terms
@@ -356,23 +380,30 @@ class DPSGD:
 
     @staticmethod
     def _loop_grads(
-        model: Any, batch: Any, phase: str | None, params: list[torch.Tensor], size: int
+        model: Any,
+        batch: Any,
+        phase: str | None,
+        params: list[torch.Tensor],
+        size: int,
+        max_grad_norm: float,
     ) -> dict[str, torch.Tensor]:
-        """Each user's gradient by its own backward pass, into ``p.grad_sample`` ``(b, ...)``."""
-        samples = [torch.zeros((size, *p.shape), dtype=p.dtype, device=p.device) for p in params]
+        """Each user's gradient by its own backward pass, clipped, summed into ``p.grad``.
+
+        The clip is Opacus's per-sample rule (``DPOptimizer.clip_and_accumulate``):
+        the whole gradient is scaled by ``min(1, C / (‖g‖ + 1e-6))``.
+        """
         totals: dict[str, torch.Tensor] = {}
-        for i in range(size):
-            terms = model.training_step(_row(batch, i), phase)
-            loss = terms["loss"]
-            _check_finite(model, loss)
-            grads = torch.autograd.grad(loss, params, allow_unused=True)
-            for buf, grad in zip(samples, grads, strict=True):
+        sums = [torch.zeros_like(p) for p in params]
+        for _, grads, terms in user_gradients(model, batch, phase, params, size):
+            norm = torch.stack([_squared_norm(g) for g in grads if g is not None]).sum().sqrt()
+            factor = (max_grad_norm / (norm + 1e-6)).clamp(max=1.0)
+            for buf, grad in zip(sums, grads, strict=True):
                 if grad is not None:
-                    buf[i] = grad
+                    buf.add_(grad * factor)
             for key, value in terms.items():
                 totals[key] = totals.get(key, 0.0) + value.detach()
-        for p, buf in zip(params, samples, strict=True):
-            p.grad_sample = buf  # type: ignore[attr-defined]  # read by Opacus's DPOptimizer
+        for p, buf in zip(params, sums, strict=True):
+            p.grad = buf
         return {k: v / size for k, v in totals.items()}
 
     # ------------------------------------------------------------------ report
@@ -410,6 +441,54 @@ class DPSGD:
             "users": self.num_users,
             **prior,
         }
+
+
+def user_gradients(
+    model: Any, batch: Any, phase: str | None, params: list[torch.Tensor], size: int
+) -> Iterator[tuple[int, list[torch.Tensor | None], dict[str, torch.Tensor]]]:
+    """Yield ``(i, gradients of params, loss terms)`` of each sample ``i`` of a batch.
+
+    One backward pass per sample, on the sample's slice of the batch plus the
+    batch's ``shared`` entries, whole. When the batch names the rows it uses of
+    ``model.row_parameter()`` (``rows``), the gradient of that parameter is taken
+    with respect to those rows only and yielded as a row-sparse tensor (a
+    ``torch.sparse_coo`` of the parameter's shape), so no item-wide tensor is formed
+    per sample.
+    """
+    shared: dict[str, torch.Tensor] = {}
+    rows = None
+    if isinstance(batch, Mapping):
+        shared, rows = batch.get("shared", {}), batch.get("rows")
+        batch = {k: v for k, v in batch.items() if k not in ("shared", "rows")}
+    targets, at, leaf = list(params), -1, None
+    if rows is not None:
+        weight = model.row_parameter()
+        at = next(j for j, p in enumerate(params) if p is weight)
+        leaf = weight.detach()[rows].requires_grad_()  # (U, d)
+        targets[at] = leaf
+    with model.use_rows(leaf) if leaf is not None else nullcontext():
+        for i in range(size):
+            sample = _row(batch, i)
+            terms = model.training_step({**sample, **shared} if shared else sample, phase)
+            _check_finite(model, terms["loss"])
+            grads: list[torch.Tensor | None] = list(
+                torch.autograd.grad(terms["loss"], targets, allow_unused=True)
+            )
+            part = grads[at] if rows is not None else None
+            if rows is not None and part is not None:
+                grads[at] = torch.sparse_coo_tensor(
+                    rows.unsqueeze(0),
+                    part,
+                    params[at].shape,
+                    is_coalesced=True,
+                    check_invariants=False,  # rows come from torch.unique: sorted, distinct
+                )
+            yield i, grads, terms
+
+
+def _squared_norm(grad: torch.Tensor) -> torch.Tensor:
+    values = grad._values() if grad.is_sparse else grad
+    return values.pow(2).sum()
 
 
 def _register_ghost_layers(container: nn.Module) -> None:
