@@ -66,9 +66,9 @@ class PrivatelyTrainable(Protocol):
     clipping, the model giving each user's loss (``user_losses(batch)["loss"]``,
     ``(b,)``); ``loop``: one backward pass per user. A ``loop`` batch (a dict) may
     carry ``rows``, int64 ``(U,)``: the rows of the parameter ``row_parameter()``
-    its samples use, renumbered ``0..U-1`` in its tokens; ``training_step`` then
-    reads those rows from ``table_rows`` (set by ``use_rows``) instead of the
-    parameter itself. Its ``shared`` entry (a dict) holds tensors every sample reads
+    its samples use, renumbered ``0..U-1`` in its tokens; inside
+    ``use_rows(vectors)`` the model's ``training_step`` then reads those rows from
+    ``vectors`` ``(U, d)`` instead of the parameter itself. Its ``shared`` entry (a dict) holds tensors every sample reads
     whole (SASRec's sampled negatives); every other tensor has the users along dim 0.
     A model may also set ``private_min_events`` (default 1): users with fewer
     training events are not samples (they have nothing to learn from)."""
