@@ -47,3 +47,26 @@ def test_rows_average_their_seeds_and_share_the_non_private_reference() -> None:
 
 def test_no_private_cells_no_table() -> None:
     assert privacy_lines([{"status": "ok", "metrics": {"ndcg@10": 0.1}}], "ndcg@10") == []
+
+
+def test_a_private_row_is_measured_against_the_non_private_row_with_its_settings() -> None:
+    def sasrec(label: str, seed: int, ndcg: float, eps: float | None, loss: str) -> dict:
+        record = _record(label, seed, ndcg, eps, 0.6)
+        epochs = 100 if eps is None else 5
+        record.update(
+            model_name="sasrec",
+            config={"model": {"name": "sasrec", "loss": loss, "epochs": epochs}},
+        )
+        return record
+
+    records = [
+        sasrec("full-nodp", 0, 0.050, None, "ce"),
+        sasrec("sampled-nodp", 0, 0.040, None, "sampled_ce"),
+        sasrec("sampled-eps8", 0, 0.030, 8.0, "sampled_ce"),
+        sasrec("full-eps8", 0, 0.025, 8.0, "ce"),
+    ]
+    lines = privacy_lines(records, "ndcg@10")
+    (sampled,) = [line for line in lines if line.startswith("| sampled-eps8")]
+    (full,) = [line for line in lines if line.startswith("| full-eps8")]
+    assert sampled.split("|")[7].strip() == "75%"  # 0.030 / 0.040, not / 0.050
+    assert full.split("|")[7].strip() == "50%"

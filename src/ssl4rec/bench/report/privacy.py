@@ -33,6 +33,40 @@ def _mean(values: Sequence[float | None]) -> float:
     return float(np.mean(vals)) if vals else math.nan
 
 
+def _model_settings(record: Mapping[str, Any]) -> dict[str, str]:
+    model = (record.get("config") or {}).get("model") or {}
+    return {str(k): repr(v) for k, v in model.items()}
+
+
+def _non_private(cells: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """The rows (cells grouped by label) trained without noise, Pop aside."""
+    by_label: dict[str, list[Mapping[str, Any]]] = {}
+    for r in cells:
+        by_label.setdefault(str(r["model"]), []).append(r)
+    return [
+        group
+        for group in by_label.values()
+        if all(_eps(r) == math.inf for r in group) and group[0].get("model_name") != "pop"
+    ]
+
+
+def _reference(
+    record: Mapping[str, Any], plain: Sequence[Sequence[Mapping[str, Any]]]
+) -> Sequence[Mapping[str, Any]] | None:
+    """The non-private row (its cells) that ``record`` is measured against.
+
+    Among the non-private rows of the same model name, the one whose model settings
+    agree with the record's on the most fields (a suite may hold, say, SASRec with
+    the full and with a sampled softmax, each without noise).
+    """
+    name = record.get("model_name")
+    same = [g for g in plain if g[0].get("model_name") == name]
+    if not same:
+        return None
+    mine = _model_settings(record).items()
+    return max(same, key=lambda g: len(mine & _model_settings(g[0]).items()))
+
+
 def privacy_lines(records: Sequence[Mapping[str, Any]], primary: str) -> list[str]:
     """Markdown lines of the privacy table (empty when no cell has ``privacy``)."""
     cells = _cells(records)
@@ -41,13 +75,7 @@ def privacy_lines(records: Sequence[Mapping[str, Any]], primary: str) -> list[st
     by_label: dict[str, list[Mapping[str, Any]]] = {}
     for r in cells:
         by_label.setdefault(str(r["model"]), []).append(r)
-    base: dict[str, tuple[float, float]] = {}  # model name -> (metric, fit seconds) at ε = ∞
-    for group in by_label.values():
-        if all(_eps(r) == math.inf for r in group) and group[0].get("model_name") != "pop":
-            base[str(group[0]["model_name"])] = (
-                _mean([r["metrics"][primary] for r in group]),
-                _mean([r.get("fit_s") for r in group]),
-            )
+    plain = _non_private(cells)
     lines = [
         f"| model | ε spent | δ | σ | steps | {primary} | share of non-private | "
         "loss-attack AUC [95% CI] | calibrated-attack AUC [95% CI] | fit s | fit time × |",
@@ -63,9 +91,13 @@ def privacy_lines(records: Sequence[Mapping[str, Any]], primary: str) -> list[st
         metric = _mean(values)
         spread = f" ± {np.std(values):.4f}" if len(group) > 1 else ""
         fit = _mean([r.get("fit_s") for r in group])
-        ref = base.get(str(r0.get("model_name")))
-        share = f"{metric / ref[0]:.0%}" if ref and math.isfinite(eps) else "—"
-        slower = f"{fit / ref[1]:.1f}" if ref and math.isfinite(eps) and ref[1] > 0 else "—"
+        share = slower = "—"
+        ref = _reference(r0, plain)
+        if ref is not None and math.isfinite(eps):
+            ref_metric = _mean([r["metrics"][primary] for r in ref])
+            ref_fit = _mean([r.get("fit_s") for r in ref])
+            share = f"{metric / ref_metric:.0%}"
+            slower = f"{fit / ref_fit:.1f}" if ref_fit > 0 else "—"
         aucs = [_auc(group, attack) for attack in ("loss_threshold", "calibrated")]
         seeds = f" ({len(group)} seeds)" if len(group) > 1 else ""
         lines.append(
@@ -115,11 +147,19 @@ def privacy_plot(
     # ticks at the spent ε rounded to 2 digits (runs of one target land on one tick)
     finite = sorted({float(f"{_eps(r):.2g}") for r in cells if math.isfinite(_eps(r))})
     inf_x = (max(finite) if finite else 1.0) * 4
+    # one line per model; where a model has several non-private rows (say, two
+    # losses), one line per such row, with the private rows measured against it
+    plain = _non_private(cells)
+    names = [str(g[0].get("model_name")) for g in plain]
     series: dict[str, dict[float, list[float]]] = {}
     for r in cells:
-        series.setdefault(str(r.get("model_name")), {}).setdefault(_eps(r), []).append(
-            float(r["metrics"][primary])
-        )
+        key = str(r.get("model_name"))
+        if names.count(key) > 1 and _eps(r) == math.inf:
+            key = str(r["model"])
+        elif names.count(key) > 1:
+            ref = _reference(r, plain)
+            key = str(ref[0]["model"]) if ref else key
+        series.setdefault(key, {}).setdefault(_eps(r), []).append(float(r["metrics"][primary]))
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, points in sorted(series.items()):
         xs = sorted(points)
