@@ -474,7 +474,7 @@ def user_gradients(
             grads: list[torch.Tensor | None] = list(
                 torch.autograd.grad(terms["loss"], targets, allow_unused=True)
             )
-            part = grads[at] if rows is not None else None
+            part = grads[at]
             if rows is not None and part is not None:
                 grads[at] = torch.sparse_coo_tensor(
                     rows.unsqueeze(0),
