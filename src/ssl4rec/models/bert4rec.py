@@ -50,9 +50,7 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
         cfg = self.config
         length = cfg.max_seq_len
         wins = self.windows(train, length, length)
-        order = torch.randperm(len(wins), generator=generator).tolist()
-        for start in range(0, len(order), cfg.batch_size):
-            chunk = [wins[i] for i in order[start : start + cfg.batch_size]]
+        for chunk in self.window_chunks(wins, generator):
             tokens = left_pad(chunk, self.batch_width([len(w) for w in chunk]))  # (B, L)
             real = tokens > 0  # (B, L)
             masked = (torch.rand(tokens.shape, generator=generator) < cfg.mask_ratio) & real

@@ -90,10 +90,9 @@ class CL4SRec(SequentialRecommender[CL4SRecConfig]):
         cfg = self.config
         length = cfg.max_seq_len
         wins = self.windows(train, length + 1, length)
-        order = torch.randperm(len(wins), generator=generator).tolist()
+        chunks = self.window_chunks(wins, generator)
         rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=generator)))
-        for start in range(0, len(order), cfg.batch_size):
-            chunk = [wins[i] for i in order[start : start + cfg.batch_size]]
+        for chunk in chunks:
             inputs = [w[:-1] + 1 for w in chunk]  # item tokens
             kinds = rng.integers(0, 3, size=(len(chunk), 2))
             views = [

@@ -157,9 +157,7 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         """
         length = self.config.max_seq_len
         wins = self.windows(train, length + 1, length)
-        order = torch.randperm(len(wins), generator=generator).tolist()
-        for start in range(0, len(order), self.config.batch_size):
-            chunk = [wins[i] for i in order[start : start + self.config.batch_size]]
+        for chunk in self.window_chunks(wins, generator):
             yield self._window_batch(chunk, train, generator)
 
     @override

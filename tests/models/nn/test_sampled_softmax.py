@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import polars as pl
 import torch
 
 import pytest
 
+from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError
 from ssl4rec.evaluation.evaluator import evaluate
 from ssl4rec.models.bert4rec import BERT4Rec
@@ -197,3 +199,41 @@ def test_padding_to_the_longest_window_leaves_the_loss_unchanged(model_class, lo
         assert batch["tokens"].shape[1] == (4 if trim else 8)
         losses.append(model.training_step(batch)["loss"])
     torch.testing.assert_close(losses[1], losses[0], rtol=1e-5, atol=1e-6)
+
+
+def varied_lengths(num_users: int = 80) -> Interactions:
+    """User u has 2 + u % 7 events, so training windows have 1 to 7 inputs."""
+    rows = [(f"u{u}", f"i{(u + t) % 12}", t) for u in range(num_users) for t in range(2 + u % 7)]
+    frame = pl.DataFrame(rows, schema=["user_id", "item_id", "ts"], orient="row")
+    return Interactions.from_frame(frame, time_col="ts")
+
+
+@pytest.mark.parametrize("model_class", [SASRec, BERT4Rec, CL4SRec])
+def test_grouping_by_length_keeps_every_window_and_pads_less(model_class):
+    data = varied_lengths()
+    rows, padded = [], []
+    for group in (False, True):
+        model = model_class(**{**TINY, "batch_size": 4}, pad_to_longest=True, group_by_length=group)
+        model.build(data)
+        batches = list(model.batches(data, torch.Generator().manual_seed(0)))
+        lengths = [(b["tokens"] > 0).sum(1) for b in batches]  # real positions per row
+        # each window once: the rows' lengths (and, where unmasked, their targets) as a multiset
+        key = "tokens" if model_class is BERT4Rec else "targets"
+        rows.append(
+            sorted(
+                (int(n), tuple(row[row > 0].tolist()) if key == "targets" else ())
+                for b, n_row in zip(batches, lengths, strict=True)
+                for n, row in zip(n_row, b[key], strict=True)
+            )
+        )
+        padded.append(sum(b["tokens"].numel() for b in batches))
+        if group:  # the pool is the whole data: a batch spans two adjacent lengths at most
+            assert max(int(n.max() - n.min()) for n in lengths) <= 1
+    assert rows[0] == rows[1]
+    assert len(rows[0]) == len(data.sequences())
+    assert padded[1] < 0.8 * padded[0]
+
+
+def test_grouping_by_length_needs_padding_to_the_longest():
+    with pytest.raises(ConfigError, match="group_by_length"):
+        SASRec(**TINY, group_by_length=True)

@@ -21,6 +21,8 @@ ItemRepr = Literal["id", "id+text", "text"]
 ITEM_REPRS: tuple[str, ...] = ("id", "id+text", "text")
 NEGATIVE_SAMPLINGS: tuple[str, ...] = ("uniform", "popularity")
 BLOCKS: tuple[str, ...] = ("transformer", "ligr")
+LENGTH_POOL = 50
+"""Batches per pool that ``group_by_length`` sorts by window length."""
 """Transformer block kinds (``SequentialConfig.block``)."""
 
 
@@ -119,6 +121,11 @@ class SequentialConfig(GradientConfig):
     Positions are right-aligned and padding is masked, so the model is the same; on
     short histories the encoder does a fraction of the work (the dropout draws, and so
     a seeded run's numbers, differ from padding to ``max_seq_len``)."""
+    group_by_length: bool = False
+    """With ``pad_to_longest``: make each training batch from windows of similar length
+    (the shuffled windows are cut into pools of ``LENGTH_POOL`` batches, each pool is
+    sorted by length and cut into batches, and the batches are shuffled), so batches
+    of short windows are short. A batch is then no longer a uniform draw of windows."""
     seen_bias: bool = False
     """Learn one scalar added to the score of every item already in the input window:
     repeat-aware scoring (it turns negative where users do not repeat items, as on
@@ -153,5 +160,9 @@ class SequentialConfig(GradientConfig):
         checks.one_of("loss", self.loss, self.losses)
         checks.positive("num_negatives", self.num_negatives)
         checks.one_of("negative_sampling", self.negative_sampling, NEGATIVE_SAMPLINGS)
+        if self.group_by_length and not self.pad_to_longest:
+            checks.fail(
+                "group_by_length", "false unless pad_to_longest is true", self.group_by_length
+            )
         if self.num_heads > 0:
             checks.divides("num_heads", self.num_heads, "embedding_dim", self.embedding_dim)

@@ -27,7 +27,7 @@ from typing_extensions import override
 from ssl4rec.data.interactions import Interactions
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.models.base import Recommender
-from ssl4rec.models.configs.sequential import SequentialConfig
+from ssl4rec.models.configs.sequential import LENGTH_POOL, SequentialConfig
 from ssl4rec.models.nn.init import seeded
 from ssl4rec.models.nn.item_encoder import ItemEncoder
 from ssl4rec.models.nn.item_text import ItemTextSource, resolve_item_text, saved_text_shape
@@ -220,6 +220,29 @@ class SequentialRecommender(Recommender[C]):
             self._windows_cache = (key[0], key[1], wins)
             logger.info("training windows: users=%d windows=%d", train.num_users, len(wins))
         return self._windows_cache[2]
+
+    def window_chunks(
+        self, wins: Sequence[np.ndarray], generator: torch.Generator
+    ) -> list[list[np.ndarray]]:
+        """One epoch of ``wins`` in shuffled batches of ``batch_size`` windows.
+
+        With ``group_by_length`` each batch holds windows of similar length: the
+        shuffled order is cut into pools of ``LENGTH_POOL`` batches, each pool sorted
+        by length (stable) and cut into batches, and the batches are shuffled again.
+        """
+        size = self.config.batch_size
+        order = torch.randperm(len(wins), generator=generator).tolist()
+        if self.config.group_by_length:
+            pool = size * LENGTH_POOL
+            order = [
+                i
+                for start in range(0, len(order), pool)
+                for i in sorted(order[start : start + pool], key=lambda i: len(wins[i]))
+            ]
+        starts = list(range(0, len(order), size))
+        if self.config.group_by_length:
+            starts = [starts[i] for i in torch.randperm(len(starts), generator=generator).tolist()]
+        return [[wins[i] for i in order[start : start + size]] for start in starts]
 
     def batch_width(self, lengths: Sequence[int]) -> int:
         """Token width of a training batch whose windows need ``lengths`` positions.
