@@ -50,7 +50,7 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
         cfg = self.config
         length = cfg.max_seq_len
         wins = self.windows(train, length, length)
-        for chunk in self.window_chunks(wins, generator):
+        for chunk, scale in self.window_chunks(wins, generator):
             tokens = left_pad(chunk, self.batch_width([len(w) for w in chunk]))  # (B, L)
             real = tokens > 0  # (B, L)
             masked = (torch.rand(tokens.shape, generator=generator) < cfg.mask_ratio) & real
@@ -61,6 +61,8 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
             targets = torch.where(masked, tokens, torch.zeros_like(tokens))  # (B, L)
             inputs = torch.where(masked, torch.full_like(tokens, self.mask_token), tokens)
             batch = {"tokens": inputs, "targets": targets}
+            if scale is not None:
+                batch["scale"] = scale
             self.add_negatives(batch, generator)  # loss="sampled_ce"
             yield batch
 
@@ -70,6 +72,11 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
         table = self.net.items.table()  # (n, d)
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
         loss = self.next_item_loss(
-            hidden, batch["targets"], table, batch["tokens"], batch.get("negatives")
+            hidden,
+            batch["targets"],
+            table,
+            batch["tokens"],
+            batch.get("negatives"),
+            batch.get("scale"),
         )
         return self.with_contrastive({"loss": loss}, batch, hidden, table)

@@ -92,7 +92,7 @@ class CL4SRec(SequentialRecommender[CL4SRecConfig]):
         wins = self.windows(train, length + 1, length)
         chunks = self.window_chunks(wins, generator)
         rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=generator)))
-        for chunk in chunks:
+        for chunk, scale in chunks:
             inputs = [w[:-1] + 1 for w in chunk]  # item tokens
             kinds = rng.integers(0, 3, size=(len(chunk), 2))
             views = [
@@ -109,6 +109,8 @@ class CL4SRec(SequentialRecommender[CL4SRecConfig]):
                 "view1": left_pad(views[0], width, offset=0),  # (B, L)
                 "view2": left_pad(views[1], width, offset=0),  # (B, L)
             }
+            if scale is not None:
+                batch["scale"] = scale
             self.add_negatives(batch, generator)  # loss="sampled_ce"
             yield batch
 
@@ -118,7 +120,12 @@ class CL4SRec(SequentialRecommender[CL4SRecConfig]):
         table = self.net.items.table()  # (n, d)
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
         rec = self.next_item_loss(
-            hidden, batch["targets"], table, batch["tokens"], batch.get("negatives")
+            hidden,
+            batch["targets"],
+            table,
+            batch["tokens"],
+            batch.get("negatives"),
+            batch.get("scale"),
         )
         z1 = self.net(batch["view1"], table)[0][:, -1]  # (B, d)
         z2 = self.net(batch["view2"], table)[0][:, -1]  # (B, d)

@@ -157,8 +157,11 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         """
         length = self.config.max_seq_len
         wins = self.windows(train, length + 1, length)
-        for chunk in self.window_chunks(wins, generator):
-            yield self._window_batch(chunk, train, generator)
+        for chunk, scale in self.window_chunks(wins, generator):
+            batch = self._window_batch(chunk, train, generator)
+            if scale is not None:
+                batch["scale"] = scale
+            yield batch
 
     @override
     def training_step(self, batch: Any, phase: str | None = None) -> dict[str, torch.Tensor]:
@@ -168,7 +171,7 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         targets = batch["targets"]
         if self.config.loss != "bce":
             loss = self.next_item_loss(
-                hidden, targets, table, batch["tokens"], batch.get("negatives")
+                hidden, targets, table, batch["tokens"], batch.get("negatives"), batch.get("scale")
             )
             return self.with_contrastive({"loss": loss}, batch, hidden, table)
         keep = targets > 0  # (B, L)

@@ -237,3 +237,27 @@ def test_grouping_by_length_keeps_every_window_and_pads_less(model_class):
 def test_grouping_by_length_needs_padding_to_the_longest():
     with pytest.raises(ConfigError, match="group_by_length"):
         SASRec(**TINY, group_by_length=True)
+
+
+def test_grouped_batches_weigh_every_position_as_mixed_batches_do():
+    """Σ scale × batch mean = the epoch's summed position losses / mean positions per batch."""
+    data = varied_lengths()
+    totals = []
+    for group in (False, True):
+        model = SASRec(**{**TINY, "batch_size": 4}, pad_to_longest=True, group_by_length=group)
+        model.build(data)
+        model.net.eval()
+        batches = list(model.batches(data, torch.Generator().manual_seed(0)))
+        with torch.no_grad():
+            losses = [model.training_step(b)["loss"] for b in batches]
+        positions = [int((b["targets"] > 0).sum()) for b in batches]
+        if group:
+            scales = torch.stack([b["scale"] for b in batches])
+            assert float(scales.mean()) == pytest.approx(1.0)
+            mean = sum(positions) / len(batches)
+            torch.testing.assert_close(scales, torch.tensor(positions) / mean)
+            totals.append(float(sum(losses)) * sum(positions) / len(batches))
+        else:
+            assert "scale" not in batches[0]
+            totals.append(sum(float(x) * n for x, n in zip(losses, positions, strict=True)))
+    assert totals[1] == pytest.approx(totals[0], rel=1e-5)

@@ -223,26 +223,38 @@ class SequentialRecommender(Recommender[C]):
 
     def window_chunks(
         self, wins: Sequence[np.ndarray], generator: torch.Generator
-    ) -> list[list[np.ndarray]]:
+    ) -> list[tuple[list[np.ndarray], torch.Tensor | None]]:
         """One epoch of ``wins`` in shuffled batches of ``batch_size`` windows.
 
         With ``group_by_length`` each batch holds windows of similar length: the
         shuffled order is cut into pools of ``LENGTH_POOL`` batches, each pool sorted
         by length (stable) and cut into batches, and the batches are shuffled again.
+        The loss is a mean over a batch's positions, so a batch of short windows would
+        weigh each of its positions more than a mixed batch does; each batch comes with
+        its loss scale, its positions over the epoch's mean positions per batch (for
+        ``next_item_loss``), which gives every position the weight it has in mixed
+        batches. Without grouping the scale is ``None``.
         """
         size = self.config.batch_size
         order = torch.randperm(len(wins), generator=generator).tolist()
-        if self.config.group_by_length:
-            pool = size * LENGTH_POOL
-            order = [
-                i
-                for start in range(0, len(order), pool)
-                for i in sorted(order[start : start + pool], key=lambda i: len(wins[i]))
-            ]
+        if not self.config.group_by_length:
+            return [([wins[i] for i in order[s : s + size]], None) for s in range(0, len(order), size)]
+        pool = size * LENGTH_POOL
+        order = [
+            i
+            for start in range(0, len(order), pool)
+            for i in sorted(order[start : start + pool], key=lambda i: len(wins[i]))
+        ]
         starts = list(range(0, len(order), size))
-        if self.config.group_by_length:
-            starts = [starts[i] for i in torch.randperm(len(starts), generator=generator).tolist()]
-        return [[wins[i] for i in order[start : start + size]] for start in starts]
+        shuffled = torch.randperm(len(starts), generator=generator).tolist()
+        chunks = [[wins[i] for i in order[starts[j] : starts[j] + size]] for j in shuffled]
+        # positions that predict: every item of a window but the first (next-item
+        # models), or every item, masked at random (BERT4Rec: in proportion)
+        skip = int(self.causal)
+        mean = sum(len(w) - skip for w in wins) / len(chunks)
+        return [
+            (chunk, torch.tensor(sum(len(w) - skip for w in chunk) / mean)) for chunk in chunks
+        ]
 
     def batch_width(self, lengths: Sequence[int]) -> int:
         """Token width of a training batch whose windows need ``lengths`` positions.
@@ -296,6 +308,7 @@ class SequentialRecommender(Recommender[C]):
         table: torch.Tensor,
         tokens: torch.Tensor,
         negatives: torch.Tensor | None = None,
+        scale: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Mean loss at every position with a target: full or sampled softmax, or gBCE.
 
@@ -315,7 +328,19 @@ class SequentialRecommender(Recommender[C]):
             tokens: int64 ``(B, L)`` input tokens (what each position has seen).
             negatives: optional int64 ``(K,)`` item indices shared by the batch
                 (``sample_negatives``).
+            scale: optional factor of the mean (the batch's from ``window_chunks``).
         """
+        loss = self._position_loss(hidden, targets, table, tokens, negatives)
+        return loss if scale is None else loss * scale
+
+    def _position_loss(
+        self,
+        hidden: torch.Tensor,
+        targets: torch.Tensor,
+        table: torch.Tensor,
+        tokens: torch.Tensor,
+        negatives: torch.Tensor | None,
+    ) -> torch.Tensor:
         assert self.net is not None
         table = self.net.items.drop_ids(table)  # (n, d)
         keep = targets > 0  # (B, L)
