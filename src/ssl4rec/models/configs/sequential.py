@@ -21,9 +21,9 @@ ItemRepr = Literal["id", "id+text", "text"]
 ITEM_REPRS: tuple[str, ...] = ("id", "id+text", "text")
 NEGATIVE_SAMPLINGS: tuple[str, ...] = ("uniform", "popularity")
 BLOCKS: tuple[str, ...] = ("transformer", "ligr")
+"""Transformer block kinds (``SequentialConfig.block``)."""
 LENGTH_POOL = 50
 """Batches per pool that ``group_by_length`` sorts by window length."""
-"""Transformer block kinds (``SequentialConfig.block``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,7 +125,9 @@ class SequentialConfig(GradientConfig):
     """With ``pad_to_longest``: make each training batch from windows of similar length
     (the shuffled windows are cut into pools of ``LENGTH_POOL`` batches, each pool is
     sorted by length and cut into batches, and the batches are shuffled), so batches
-    of short windows are short. A batch is then no longer a uniform draw of windows."""
+    of short windows are short. Each batch's mean loss is scaled by its predicting
+    positions over the epoch's mean per batch, so every position keeps the weight it
+    has in mixed batches; a batch is still no longer a uniform draw of windows."""
     seen_bias: bool = False
     """Learn one scalar added to the score of every item already in the input window:
     repeat-aware scoring (it turns negative where users do not repeat items, as on
