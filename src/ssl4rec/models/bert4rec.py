@@ -71,12 +71,5 @@ class BERT4Rec(SequentialRecommender[BERT4RecConfig]):
         assert self.net is not None
         table = self.net.items.table()  # (n, d)
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
-        loss = self.next_item_loss(
-            hidden,
-            batch["targets"],
-            table,
-            batch["tokens"],
-            batch.get("negatives"),
-            batch.get("scale"),
-        )
+        loss = self.batch_loss(hidden, table, batch)
         return self.with_contrastive({"loss": loss}, batch, hidden, table)

@@ -119,14 +119,7 @@ class CL4SRec(SequentialRecommender[CL4SRecConfig]):
         assert self.net is not None
         table = self.net.items.table()  # (n, d)
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
-        rec = self.next_item_loss(
-            hidden,
-            batch["targets"],
-            table,
-            batch["tokens"],
-            batch.get("negatives"),
-            batch.get("scale"),
-        )
+        rec = self.batch_loss(hidden, table, batch)
         z1 = self.net(batch["view1"], table)[0][:, -1]  # (B, d)
         z2 = self.net(batch["view2"], table)[0][:, -1]  # (B, d)
         cl = info_nce(z1, z2, self.config.cl_temperature)

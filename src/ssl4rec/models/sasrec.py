@@ -170,9 +170,7 @@ class SASRec(SequentialRecommender[SASRecConfig]):
         hidden, _ = self.net(batch["tokens"], table)  # (B, L, d)
         targets = batch["targets"]
         if self.config.loss != "bce":
-            loss = self.next_item_loss(
-                hidden, targets, table, batch["tokens"], batch.get("negatives"), batch.get("scale")
-            )
+            loss = self.batch_loss(hidden, table, batch)
             return self.with_contrastive({"loss": loss}, batch, hidden, table)
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)

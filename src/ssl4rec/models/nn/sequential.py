@@ -333,6 +333,19 @@ class SequentialRecommender(Recommender[C]):
         loss = self._position_loss(hidden, targets, table, tokens, negatives)
         return loss if scale is None else loss * scale
 
+    def batch_loss(
+        self, hidden: torch.Tensor, table: torch.Tensor, batch: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """``next_item_loss`` of a training batch from ``batches``."""
+        return self.next_item_loss(
+            hidden,
+            batch["targets"],
+            table,
+            batch["tokens"],
+            batch.get("negatives"),
+            batch.get("scale"),
+        )
+
     def _position_loss(
         self,
         hidden: torch.Tensor,
