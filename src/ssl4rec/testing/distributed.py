@@ -65,12 +65,13 @@ def main(argv: list[str] | None = None) -> None:
     from ssl4rec.models.sasrec import SASRec
     from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, block_split, cycle_split
     from ssl4rec.training.checkpoint import model_tensors
-    from ssl4rec.training.distributed import is_writer
+    from ssl4rec.training.distributed import is_writer, shutdown
     from ssl4rec.training.trainer import TrainConfig
 
     torch.set_num_threads(1)
     if args.model == "zoo":
         _zoo(args.out)
+        shutdown()
         return
     model: Any
     if args.model == "multvae":
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         losses = [r["losses"]["loss"] for r in records]
         result = {"valid_ndcg@10": ndcg, "summary": summary, "losses": losses}
         (args.out / "result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    shutdown()
 
 
 def _zoo(out: Path) -> None:

@@ -88,8 +88,16 @@ def is_writer() -> bool:
 
 
 def shutdown() -> None:
-    """Leave the process group, if this process joined one."""
+    """Leave the process group, if this process joined one.
+
+    The ranks first meet at a barrier, so that no rank closes its connections while
+    another still finishes its last step or writes its files; a process that exits
+    with its group still open leaves the teardown to the interpreter's exit, where a
+    peer's closed socket can abort it.
+    """
     if dist.is_available() and dist.is_initialized():
+        if dist.get_world_size() > 1:
+            dist.barrier()
         dist.destroy_process_group()
 
 
