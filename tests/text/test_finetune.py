@@ -220,3 +220,31 @@ def test_finetune_saves_reloadable_changed_model(
     np.testing.assert_allclose(before, base.encode(texts, progress=False), atol=1e-6)
     # training lowered the objective on the training pairs
     assert _pair_loss(reloaded, movies) < _pair_loss(base, movies)
+
+
+# ---------------------------------------------------------------- CLI
+@needs_minilm
+def test_cli_finetunes_on_the_training_part_only(tmp_path: Path) -> None:
+    """The toy UniSRec folder's training histories [A, B, C, D] and [C, A] give 4
+    distinct pairs; its validation and test items (E, F, B) would add more."""
+    from typer.testing import CliRunner
+
+    from ssl4rec.cli.main import app
+
+    assets = Path(__file__).resolve().parents[1] / "assets" / "amazon-unisrec"
+    (tmp_path / "exp.yaml").write_text(
+        "data: {path: elsewhere, format: amazon-unisrec}\n"
+        "split: {protocol: loo}\n"
+        "model: {name: sasrec, item_repr: id+text}\n"
+    )
+    out = tmp_path / "tuned"
+    args = ["text", "finetune", "-c", str(tmp_path / "exp.yaml"), "--out", str(out)]
+    args += ["--set", f"data.path={assets}"]
+    args += ["--batch-size", "2", "--layers", "1", "--max-seq-length", "16", "--threads", "1"]
+    res = CliRunner().invoke(app, args, env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["num_pairs"] == 4 and len(report["epoch_losses"]) == 1
+    assert report["use"] == f"model.text_encoder: {out}"
+    tuned = SentenceTransformerEncoder(out, num_threads=1)
+    assert tuned.name == report["encoder"] and tuned.dim == 384

@@ -1,15 +1,23 @@
-"""``ssl4rec text enrich``: LLM-written item profiles (or user summaries) for a dataset."""
+"""``ssl4rec text``: item-text tools.
+
+``enrich`` asks a chat model for item profiles (or user summaries); ``finetune``
+trains the item-text encoder on a dataset's training histories.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ssl4rec.cli._output import echo_json
+from ssl4rec.cli.config import SetOption
 
-app = typer.Typer(help="Item text: LLM-written profiles.", no_args_is_help=True)
+app = typer.Typer(
+    help="Item text: LLM-written profiles, encoder fine-tuning.", no_args_is_help=True
+)
 
 
 @app.command("enrich")
@@ -85,3 +93,77 @@ def enrich_command(
         {key: ids, "profile": report.profiles}, schema={key: pl.Utf8, "profile": pl.Utf8}
     ).write_parquet(out)
     echo_json({"written": str(out), **report.summary()})
+
+
+@app.command("finetune")
+def finetune_command(
+    config: Annotated[
+        str,
+        typer.Option(
+            "--config", "-c", help="Experiment YAML or shipped name (its data, split and model)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the fine-tuned encoder.")],
+    set_: SetOption = None,
+    epochs: Annotated[int, typer.Option(help="Passes over the pairs.")] = 1,
+    pairs: Annotated[int, typer.Option(help="Most distinct pairs kept (0: all).")] = 20_000,
+    batch_size: Annotated[int, typer.Option(help="Pairs per step (in-batch negatives).")] = 32,
+    learning_rate: Annotated[float, typer.Option("--lr", help="AdamW step size.")] = 5e-5,
+    window: Annotated[int, typer.Option(help="Items this many steps apart form a pair.")] = 1,
+    layers: Annotated[int, typer.Option(help="Last transformer layers trained.")] = 2,
+    lora: Annotated[
+        bool, typer.Option("--lora", help="Train LoRA adapters instead of the last layers.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of pair sampling and training.")] = 0,
+    max_seq_length: Annotated[
+        int | None, typer.Option(help="Tokens per text (default: the encoder's).")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="Torch threads (default: torch's).")] = None,
+) -> None:
+    """Fine-tune the config's text encoder on item pairs of its split's training part.
+
+    Pairs come from the training histories only, so the validation and test items of
+    the experiment's split stay unseen. Point ``model.text_encoder`` at ``--out`` to
+    train with the result.
+    """
+    import time
+
+    from ssl4rec.config.packaged import config_path
+    from ssl4rec.runner.experiment import load_experiment
+    from ssl4rec.runner.run import load_data, make_experiment_split
+    from ssl4rec.text.finetune import FinetuneConfig, finetune_encoder
+    from ssl4rec.text.sentence_transformers import SentenceTransformerEncoder
+
+    experiment = load_experiment(config_path(config), overrides=list(set_ or ()))
+    model = experiment.model
+    settings = FinetuneConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        num_pairs=pairs or None,
+        window=window,
+        trainable="lora" if lora else "last_layers",
+        num_trainable_layers=layers,
+        seed=seed,
+    )
+    encoder = SentenceTransformerEncoder(
+        getattr(model, "text_encoder", "all-MiniLM-L6-v2"),
+        max_seq_length=max_seq_length,
+        num_threads=threads,
+    )
+    split = make_experiment_split(load_data(experiment.data), experiment.split)
+    start = time.perf_counter()
+    finetune_encoder(
+        encoder, split.train, settings, out_dir=out, template=getattr(model, "text_template", None)
+    )
+    meta = json.loads((out / "ssl4rec_finetune.json").read_text(encoding="utf-8"))
+    echo_json(
+        {
+            "written": str(out),
+            "encoder": SentenceTransformerEncoder(out).name,  # as model.text_encoder names it
+            "num_pairs": meta["num_pairs"],
+            "epoch_losses": meta["epoch_losses"],
+            "seconds": round(time.perf_counter() - start, 1),
+            "use": f"model.text_encoder: {out}",
+        }
+    )
