@@ -45,10 +45,12 @@ def runs(tmp_path_factory):
         "ease": {**base, "model": {"name": "ease"}},
     }
     data = _data()
-    for name, config in configs.items():
-        run_experiment(ExperimentConfig.from_dict(config), data=data, out_dir=root / name)
-    yield root
-    patch.undo()
+    try:
+        for name, config in configs.items():
+            run_experiment(ExperimentConfig.from_dict(config), data=data, out_dir=root / name)
+    finally:
+        patch.undo()  # each test has its own stand-ins (below); later tests get the real class
+    return root
 
 
 @pytest.fixture(autouse=True)

@@ -224,18 +224,12 @@ def test_finetune_saves_reloadable_changed_model(
 
 # ---------------------------------------------------------------- CLI
 @needs_minilm
-def test_cli_finetunes_on_the_training_part_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_finetunes_on_the_training_part_only(tmp_path: Path) -> None:
     """The toy UniSRec folder's training histories [A, B, C, D] and [C, A] give 4
     distinct pairs; its validation and test items (E, F, B) would add more."""
     from typer.testing import CliRunner
 
-    import ssl4rec.text.sentence_transformers as st
     from ssl4rec.cli.main import app
-
-    # session fixtures elsewhere stand a hash encoder in for MiniLM; this test needs it
-    monkeypatch.setattr(st, "SentenceTransformerEncoder", SentenceTransformerEncoder)
 
     assets = Path(__file__).resolve().parents[1] / "assets" / "amazon-unisrec"
     (tmp_path / "exp.yaml").write_text(

@@ -132,7 +132,7 @@ def finetune_command(
     from ssl4rec.runner.experiment import load_experiment
     from ssl4rec.runner.run import load_data, make_experiment_split
     from ssl4rec.text.finetune import FinetuneConfig, finetune_encoder
-    from ssl4rec.text.sentence_transformers import SentenceTransformerEncoder
+    from ssl4rec.text.sentence_transformers import DEFAULT_MODEL, SentenceTransformerEncoder
 
     experiment = load_experiment(config_path(config), overrides=list(set_ or ()))
     model = experiment.model
@@ -147,7 +147,7 @@ def finetune_command(
         seed=seed,
     )
     encoder = SentenceTransformerEncoder(
-        getattr(model, "text_encoder", "all-MiniLM-L6-v2"),
+        getattr(model, "text_encoder", DEFAULT_MODEL),
         max_seq_length=max_seq_length,
         num_threads=threads,
     )
