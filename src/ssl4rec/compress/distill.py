@@ -94,13 +94,15 @@ class DistilledSASRec(SASRec):
         hidden, _ = self.net(tokens, table)  # (B, L, d)
         truth = self.next_item_loss(hidden, targets, table, tokens)
         keep = targets > 0  # (B, L)
-        student = self._add_seen_offset_to_logits(hidden[keep] @ table.T, tokens, keep, None)
+        student = self._add_seen_offset_to_logits(
+            self.net.queries(hidden[keep]) @ self.net.keys(table).T, tokens, keep, None
+        )  # (N, n)
         with torch.no_grad():
             teacher_net = self.teacher.net.to(tokens.device)
             t_table = teacher_net.items.table()  # (n, d_t)
             t_hidden, _ = teacher_net(tokens, t_table)  # (B, L, d_t)
             teacher = self.teacher._add_seen_offset_to_logits(
-                t_hidden[keep] @ t_table.T, tokens, keep, None
+                teacher_net.queries(t_hidden[keep]) @ teacher_net.keys(t_table).T, tokens, keep, None
             )  # (N, n)
         temp = self.temperature
         kd = F.kl_div(

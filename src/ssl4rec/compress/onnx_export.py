@@ -28,7 +28,7 @@ from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.models.base import Recommender
 from ssl4rec.models.nn.autoencoder import AutoencoderRecommender
 from ssl4rec.models.nn.rows import dense_rows
-from ssl4rec.models.nn.sequential import SequenceNet, SequentialRecommender
+from ssl4rec.models.nn.sequential import SequenceNet, SequentialRecommender, score_queries
 
 __all__ = ["ONNX_FILE", "check_export", "export_onnx", "onnx_session", "with_onnx_backend"]
 
@@ -40,13 +40,14 @@ OPSET = 18
 
 
 class _QueryGraph(nn.Module):
-    """Tokens ``(B, L)`` -> the last position's hidden state ``(B, d)``."""
+    """Tokens ``(B, L)`` -> the last position's query vector ``(B, d)`` (``SequenceNet.queries``)."""
 
     full: torch.Tensor
 
     def __init__(self, net: SequenceNet) -> None:
         super().__init__()
         self.encoder = net.encoder
+        self.temperature = net.score_temperature
         with torch.no_grad():
             table = net.items.table()  # (n, d)
             pad = table.new_zeros(1, table.shape[1])
@@ -56,7 +57,7 @@ class _QueryGraph(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """``(B, L)`` int64 -> ``(B, d)``."""
         hidden, _ = self.encoder(self.full[tokens], tokens)  # (B, L, d)
-        return hidden[:, -1]
+        return score_queries(hidden[:, -1], self.temperature)
 
 
 class _RowsGraph(nn.Module):

@@ -1,5 +1,5 @@
 """Options of the shared sequential base: gBCE, the DuoRec term, the BSARec filter, AdamW,
-label smoothing, the LiGR block. Each: shapes and gradients, and one defining property."""
+label smoothing, the LiGR block, cosine scoring. Each: shapes and gradients, and one defining property."""
 
 from __future__ import annotations
 
@@ -190,8 +190,9 @@ def test_encoder_with_filter_keeps_causality_and_trains_beta(causal):
     changed[0, -1] += torch.randn(8)  # the last item only
     out, out2 = enc(vectors, tokens)[0], enc(changed, tokens)[0]
     assert torch.allclose(out[0, :-1], out2[0, :-1], atol=1e-6) == causal
-    out.sum().backward()
-    assert enc.blocks[0].filter.sqrt_beta.grad.abs().sum() > 0
+    # a weighted sum: a plain sum of LayerNorm-ed outputs has no gradient (up to rounding)
+    (out * torch.randn(out.shape, generator=torch.Generator().manual_seed(1))).sum().backward()
+    assert enc.blocks[0].filter.sqrt_beta.grad.abs().sum() > 1e-4
     # padding does not leak into real positions through the filter
     padded = vectors.clone()
     padded[0, 0] += 10.0
@@ -290,6 +291,33 @@ def test_label_smoothing_is_the_smoothed_full_cross_entropy():
         SASRec(**TINY, label_smoothing=0.1, loss="sampled_ce")
 
 
+# ---------------------------------------------------------------------------- cosine scoring
+def test_score_temperature_trains_and_serves_cosine_over_tau(tmp_path):
+    data = cycle_data()
+    model = SASRec(**TINY, score_temperature=0.1)
+    model.build(data)
+    batch = next(iter(model.batches(data, torch.Generator().manual_seed(0))))
+    loss = model.training_step(batch)["loss"]
+    net = model.net
+    hidden, _ = net(batch["tokens"], net.items.table())
+    keep = batch["targets"] > 0
+    cosine = F.normalize(hidden[keep], dim=1) @ F.normalize(net.items.table(), dim=1).T  # (N, n)
+    torch.testing.assert_close(loss, F.cross_entropy(cosine / 0.1, batch["targets"][keep] - 1))
+
+    model = SASRec(**{**TINY, "epochs": 1}, score_temperature=0.1).fit(data, train_config=CFG)
+    histories = [np.array([0, 1, 2]), np.array([3])]
+    queries, items = model.query_vectors(histories), model.item_vectors()
+    np.testing.assert_allclose(np.linalg.norm(queries, axis=1), 10.0, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(items, axis=1), 1.0, rtol=1e-5)
+    scores = model.score_history(histories).numpy()
+    assert scores.max() <= 10.0 + 1e-4 and scores.min() >= -10.0 - 1e-4  # cos / τ
+    np.testing.assert_allclose(scores, queries @ items.T, rtol=1e-5, atol=1e-5)
+    model.save(tmp_path / "m")
+    np.testing.assert_allclose(load_model(tmp_path / "m").score_history(histories).numpy(), scores, atol=1e-5)
+    with pytest.raises(ConfigError, match="score_temperature"):
+        SASRec(**TINY, score_temperature=-0.1)
+
+
 # ---------------------------------------------------------------------------- every option learns
 @pytest.mark.parametrize(
     ("options", "floor"),
@@ -299,8 +327,9 @@ def test_label_smoothing_is_the_smoothed_full_cross_entropy():
         ({"filter_mix": 0.5, "filter_keep": 2}, 0.8),
         ({"adamw": True, "weight_decay": 0.01, "label_smoothing": 0.1}, 0.8),
         ({"block": "ligr"}, 0.8),
+        ({"score_temperature": 0.1}, 0.8),
     ],
-    ids=["gbce", "duorec", "bsarec", "adamw-ls", "ligr"],
+    ids=["gbce", "duorec", "bsarec", "adamw-ls", "ligr", "cosine"],
 )
 def test_sasrec_with_each_option_learns_the_planted_sequence(options, floor):
     split = cycle_split()

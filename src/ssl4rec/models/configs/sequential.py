@@ -128,6 +128,12 @@ class SequentialConfig(GradientConfig):
     of short windows are short. Each batch's mean loss is scaled by its predicting
     positions over the epoch's mean per batch, so every position keeps the weight it
     has in mixed batches; a batch is still no longer a uniform draw of windows."""
+    score_temperature: float = 0.0
+    """0: an item's score is the dot product of the query (the position's hidden state)
+    and its vector. > 0: their cosine similarity divided by this temperature τ, in
+    training and in serving alike (UniSRec's scoring, Hou et al., KDD 2022, τ = 0.07):
+    vector lengths no longer carry popularity, and τ sets how peaked the softmax is.
+    ≥ 0."""
     seen_bias: bool = False
     """Learn one scalar added to the score of every item already in the input window:
     repeat-aware scoring (it turns negative where users do not repeat items, as on
@@ -153,6 +159,7 @@ class SequentialConfig(GradientConfig):
             checks.fail("label_smoothing", "0 unless loss is 'ce'", self.label_smoothing)
         checks.non_negative("contrastive_weight", self.contrastive_weight)
         checks.positive("contrastive_temperature", self.contrastive_temperature)
+        checks.non_negative("score_temperature", self.score_temperature)
         if self.contrastive_anchors < 2:
             checks.fail("contrastive_anchors", "≥ 2", self.contrastive_anchors)
         checks.in_range("filter_mix", self.filter_mix, 0.0, 1.0)

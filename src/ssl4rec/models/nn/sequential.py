@@ -44,6 +44,7 @@ __all__ = [
     "SequenceNet",
     "SequentialConfig",
     "SequentialRecommender",
+    "score_queries",
     "seen_entries",
     "seen_mask",
     "sequence_windows",
@@ -58,6 +59,16 @@ SEEN_BIAS_SCALE = 100.0
 """Fixed multiplier of the ``seen_bias`` parameter (see ``SequenceNet``)."""
 
 
+def score_queries(hidden: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``hidden`` ``(..., d)`` as query vectors (``SequentialConfig.score_temperature``).
+
+    Unchanged when ``temperature`` is 0, else unit-length and divided by it.
+    """
+    if not temperature:
+        return hidden
+    return nn.functional.normalize(hidden, dim=-1) / temperature
+
+
 class SequenceNet(nn.Module):
     """Item encoder + Transformer: tokens ``(B, L)`` -> hidden states ``(B, L, d)``.
 
@@ -69,12 +80,32 @@ class SequenceNet(nn.Module):
     """
 
     def __init__(
-        self, items: ItemEncoder, encoder: TransformerEncoder, *, seen_bias: bool = False
+        self,
+        items: ItemEncoder,
+        encoder: TransformerEncoder,
+        *,
+        seen_bias: bool = False,
+        score_temperature: float = 0.0,
     ) -> None:
         super().__init__()
         self.items = items
         self.encoder = encoder
         self.seen_bias = nn.Parameter(torch.zeros(())) if seen_bias else None
+        self.score_temperature = score_temperature
+
+    def queries(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The query vectors ``(..., d)`` of hidden states ``(..., d)``.
+
+        With ``score_temperature`` τ > 0 they are the unit-length states divided by
+        τ, so that query · ``keys(table)`` is the cosine similarity over τ.
+        """
+        return score_queries(hidden, self.score_temperature)
+
+    def keys(self, table: torch.Tensor) -> torch.Tensor:
+        """The vectors ``(n, d)`` that ``queries`` score items by: the table, unit-length under τ."""
+        if not self.score_temperature:
+            return table
+        return nn.functional.normalize(table, dim=-1)
 
     def seen_offset(self) -> torch.Tensor:
         """The score offset of items already in the window (requires ``seen_bias``)."""
@@ -176,7 +207,12 @@ class SequentialRecommender(Recommender[C]):
                 filter_keep=cfg.filter_keep,
                 block=cfg.block,
             )
-            self.net = SequenceNet(items, encoder, seen_bias=cfg.seen_bias)
+            self.net = SequenceNet(
+                items,
+                encoder,
+                seen_bias=cfg.seen_bias,
+                score_temperature=cfg.score_temperature,
+            )
         self._windows_cache = None
         self._sampling = _negative_distribution(data.item_counts, cfg.negative_sampling)
 
@@ -355,7 +391,8 @@ class SequentialRecommender(Recommender[C]):
         negatives: torch.Tensor | None,
     ) -> torch.Tensor:
         assert self.net is not None
-        table = self.net.items.drop_ids(table)  # (n, d)
+        table = self.net.keys(self.net.items.drop_ids(table))  # (n, d)
+        hidden = self.net.queries(hidden)  # (B, L, d)
         keep = targets > 0  # (B, L)
         h = hidden[keep]  # (N, d)
         target = targets[keep] - 1  # (N,) item indices
@@ -589,10 +626,10 @@ class SequentialRecommender(Recommender[C]):
         self._check_fitted()
         assert self.net is not None
         with torch.no_grad():
-            return self.net.items.table().float().cpu().numpy()
+            return self.net.keys(self.net.items.table()).float().cpu().numpy()
 
     def query_vectors(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """The last position's hidden state per history, ``(len(histories), d)``.
+        """The last position's query vector (``SequenceNet.queries``) per history, ``(len(histories), d)``.
 
         Histories longer than ``max_seq_len`` keep their most recent items; empty
         or short ones are left-padded and still give finite vectors.
@@ -605,7 +642,7 @@ class SequentialRecommender(Recommender[C]):
             for start in range(0, len(histories), 1024):
                 tokens = self._tokens(histories[start : start + 1024]).to(self.device)
                 hidden, _ = self.net(tokens, table)  # (B, L, d)
-                out.append(hidden[:, -1].float().cpu())  # (B, d)
+                out.append(self.net.queries(hidden[:, -1]).float().cpu())  # (B, d)
         if not out:
             return np.zeros((0, self.net.items.table().shape[1]), dtype=np.float32)
         return torch.cat(out).numpy()
@@ -673,7 +710,8 @@ class SequentialRecommender(Recommender[C]):
         self._check_fitted()
         assert self.net is not None
         hidden, _ = self.net.encoder(vectors, tokens)  # (B, L, d)
-        return hidden[:, -1] @ self.net.items.table().T  # (B, num_items)
+        queries = self.net.queries(hidden[:, -1])  # (B, d)
+        return queries @ self.net.keys(self.net.items.table()).T  # (B, num_items)
 
     def text_item_vectors(self, item: int, text_vectors: np.ndarray) -> np.ndarray:
         """Vectors ``(k, d)`` of ``item`` with its text vector replaced by each of ``text_vectors``.
