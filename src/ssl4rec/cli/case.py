@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from ssl4rec.cli._options import SetOption
 from ssl4rec.cli._output import echo_json, format_table
 from ssl4rec.cli.serve import ApiKeyFileOption, HostOption, OpenWritesOption, PortOption
 
@@ -96,10 +97,7 @@ def train_command(
         str | None, typer.Option("--config", "-c", help="A config of the case (default: its served one).")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Run folder (default RUNS/NAME).")] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a field: section.field=value (repeatable)."),
-    ] = None,
+    set_: SetOption = None,
     cases: CasesOption = DEFAULT_CASES,
     runs: RunsOption = DEFAULT_RUNS,
 ) -> None:

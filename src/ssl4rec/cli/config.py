@@ -7,13 +7,12 @@ from typing import Annotated
 
 import typer
 
+from ssl4rec.cli._options import SetOption
+
 app = typer.Typer(
     help="Show and validate experiment configs.", no_args_is_help=True, rich_markup_mode=None
 )
 
-SetOption = Annotated[
-    list[str] | None, typer.Option("--set", help="Override a field: section.field=value.")
-]
 
 
 @app.command("show")

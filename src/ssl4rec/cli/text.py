@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
+from ssl4rec.cli._options import SetOption
 from ssl4rec.cli._output import echo_json
-from ssl4rec.cli.config import SetOption
 
 app = typer.Typer(
     help="Item text: LLM-written profiles, encoder fine-tuning.", no_args_is_help=True

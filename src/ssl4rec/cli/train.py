@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from ssl4rec.cli._options import SetOption
 from ssl4rec.cli._output import echo_json, metrics_table
 
 ConfigOption = Annotated[
@@ -20,10 +21,6 @@ ConfigOption = Annotated[
     typer.Option(
         "--config", "-c", help="Experiment YAML file, or a shipped config's name (ssl4rec configs list)."
     ),
-]
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a field: section.field=value (repeatable)."),
 ]
 
 
