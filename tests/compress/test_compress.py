@@ -364,3 +364,20 @@ def test_structured_pruning_of_a_ligr_block_drops_whole_swiglu_neurons():
     assert dead.float().mean() == pytest.approx(0.5, abs=0.05)
     assert (ff.up.weight[dead] == 0).all() and (ff.down.weight[:, dead] == 0).all()
     assert "net.encoder.blocks.0.ff.up.weight" in names
+
+
+def test_onnx_graph_of_a_cosine_scored_model_gives_its_query_vectors(tmp_path):
+    from ssl4rec.compress.onnx_export import check_export, export_onnx
+    from ssl4rec.models.sasrec import SASRec
+    from ssl4rec.testing.synthetic import TINY_SEQUENTIAL, cycle_data
+    from ssl4rec.training.trainer import TrainConfig
+
+    model = SASRec(**{**TINY_SEQUENTIAL, "epochs": 2}, score_temperature=0.1).fit(
+        cycle_data(), train_config=TrainConfig(progress=False, num_threads=1)
+    )
+    session = onnx_session(export_onnx(model, tmp_path / "model.onnx"))
+    check = check_export(model, session, histories=32)
+    assert check["max_abs_diff"] < 1e-4 and check["top10_same"] == 1.0
+    backed = with_onnx_backend(model, session)
+    hists = [np.array([0, 1, 2]), np.array([4])]
+    np.testing.assert_allclose(np.linalg.norm(backed.query_vectors(hists), axis=1), 10.0, rtol=1e-5)
