@@ -12,6 +12,7 @@ import pytest
 from ssl4rec.config.base import from_dict, to_dict
 from ssl4rec.errors import ConfigError, DataError
 from ssl4rec.models.base import load_model
+from ssl4rec.models.nn.item_encoder import principal_components
 from ssl4rec.models.nn.sequential import ItemTextSource, seen_mask
 from ssl4rec.models.registry import get_model_class
 from ssl4rec.models.sasrec import SASRec, SASRecConfig
@@ -292,3 +293,38 @@ def test_id_dropout_swaps_scored_id_vectors_only_while_training(data):
     assert torch.equal(grad_rows, ~replaced)
     with pytest.raises(ConfigError, match="id_dropout"):
         SASRecConfig(item_repr="id+text", id_dropout=1.0)
+
+
+# ---------------------------------------------------------------------------- ID vectors from text
+def test_principal_components_keep_the_text_geometry_at_the_init_scale():
+    gen = torch.Generator().manual_seed(0)
+    vectors = torch.randn(50, 6, generator=gen) * torch.tensor([5.0, 3.0, 1.0, 0.5, 0.2, 0.1])
+    out = principal_components(vectors, 4, std=0.02)
+    assert out.shape == (50, 4) and float(out.std()) == pytest.approx(0.02, rel=1e-4)
+    spread = out.std(0)
+    assert torch.all(spread[:-1] > spread[1:])  # the axes in order of variance
+    cov = torch.cov(out.T.double())
+    assert torch.allclose(cov - torch.diag(torch.diag(cov)), torch.zeros(4, 4, dtype=torch.float64), atol=1e-8)
+    # past the t text axes: noise of that std
+    wide = principal_components(vectors, 10, std=0.02)
+    assert wide.shape == (50, 10) and float(wide[:, 6:].std()) == pytest.approx(0.02, rel=0.3)
+
+
+@pytest.mark.parametrize("item_repr", ["id", "id+text"])
+def test_id_vectors_start_from_text_and_a_saved_model_needs_no_text(data, tmp_path, item_repr):
+    vectors = np.random.default_rng(0).normal(size=(12, 6)).astype(np.float32)
+    model = SASRec(**TINY, epochs=1, item_repr=item_repr, id_init="text", item_text=vectors)
+    model.build(data)
+    expected = principal_components(torch.from_numpy(vectors), TINY["embedding_dim"], std=0.02)
+    # the 6 text axes; the other columns are seeded noise
+    torch.testing.assert_close(model.net.items.ids.weight.detach()[:, :6], expected[:, :6])
+    assert (item_repr == "id") == (not hasattr(model.net.items, "text"))  # ID model keeps no text
+    model.fit(data, train_config=TrainConfig(progress=False, num_threads=1))
+    model.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    hist = [np.array([1, 2, 3])]
+    torch.testing.assert_close(loaded.score_history(hist), model.score_history(hist))
+    with pytest.raises(ConfigError, match=re.escape("SASRec (id_init 'text').item_text must be given")):
+        SASRec(**TINY, epochs=1, id_init="text").fit(data, train_config=TrainConfig(progress=False))
+    with pytest.raises(ConfigError, match="id_init"):
+        SASRec(**TINY, item_repr="text", id_init="text")

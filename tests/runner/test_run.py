@@ -43,6 +43,10 @@ def test_text_models_get_a_source_built_from_their_text_fields(tmp_path):
     vectors = np.ones((12, 4), dtype=np.float32)
     assert build_model(config, item_text=vectors).item_text is vectors
     assert build_model(experiment(), item_text=vectors).item_text is None
+    # an ID model whose ID vectors start from text reads it too
+    assert item_text_source(experiment(id_init="text", text_encoder="some/encoder").model) == (
+        EncodedItemText("some/encoder", None, None)
+    )
 
 
 def test_run_encodes_item_text_as_the_config_says(monkeypatch, tmp_path):

@@ -106,9 +106,12 @@ def item_text_source(model_config: Any) -> EncodedItemText | None:
     """The item text a model config asks for, from its ``text_*`` fields.
 
     Returns:
-        ``None`` for models without text (no ``item_repr``, or ``item_repr="id"``).
+        ``None`` for models without text (no ``item_repr``, or ``item_repr="id"``
+        with ID vectors that do not start from text).
     """
-    if getattr(model_config, "item_repr", "id") == "id":
+    if getattr(model_config, "item_repr", "id") == "id" and (
+        getattr(model_config, "id_init", "random") != "text"
+    ):
         return None
     return EncodedItemText(
         model_config.text_encoder,

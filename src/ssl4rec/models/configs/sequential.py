@@ -15,10 +15,12 @@ from typing_extensions import override
 from ssl4rec.config.base import Checks
 from ssl4rec.models.config import GradientConfig
 
-__all__ = ["BLOCKS", "ITEM_REPRS", "NEGATIVE_SAMPLINGS", "ItemRepr", "SequentialConfig"]
+__all__ = ["BLOCKS", "ID_INITS", "ITEM_REPRS", "NEGATIVE_SAMPLINGS", "ItemRepr", "SequentialConfig"]
 
 ItemRepr = Literal["id", "id+text", "text"]
 ITEM_REPRS: tuple[str, ...] = ("id", "id+text", "text")
+ID_INITS: tuple[str, ...] = ("random", "text")
+"""How ID vectors start (``SequentialConfig.id_init``)."""
 NEGATIVE_SAMPLINGS: tuple[str, ...] = ("uniform", "popularity")
 BLOCKS: tuple[str, ...] = ("transformer", "ligr")
 """Transformer block kinds (``SequentialConfig.block``)."""
@@ -67,6 +69,12 @@ class SequentialConfig(GradientConfig):
     text + a learned unknown-item vector instead of text + its ID vector (inputs keep
     their IDs); items without training events (cold items) always get that vector.
     In [0, 1)."""
+    id_init: Literal["random", "text"] = "random"
+    """How ID vectors start: ``random`` (normal, std 0.02) or ``text``, the item text
+    vectors' principal components (the first ``embedding_dim``, scaled to the same
+    std; Harte et al., RecSys 2023, initialise SASRec's and BERT4Rec's item
+    embeddings this way). ``text`` with ``item_repr: id`` reads the item text to
+    initialise only; the saved model holds no text."""
     loss: Literal["ce", "sampled_ce", "gbce", "bce"] = "ce"
     """Next-item loss at every predicting position: ``ce``, softmax cross-entropy over
     all items; ``sampled_ce``, softmax cross-entropy over the target and
@@ -166,6 +174,9 @@ class SequentialConfig(GradientConfig):
         checks.positive("filter_keep", self.filter_keep)
         checks.one_of("block", self.block, BLOCKS)
         checks.one_of("item_repr", self.item_repr, ITEM_REPRS)
+        checks.one_of("id_init", self.id_init, ID_INITS)
+        if self.id_init == "text" and self.item_repr == "text":
+            checks.fail("id_init", "'random' with item_repr 'text' (no ID vectors)", self.id_init)
         checks.one_of("loss", self.loss, self.losses)
         checks.positive("num_negatives", self.num_negatives)
         checks.one_of("negative_sampling", self.negative_sampling, NEGATIVE_SAMPLINGS)

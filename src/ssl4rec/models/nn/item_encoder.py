@@ -66,6 +66,22 @@ class MoEAdaptor(nn.Module):
         return (gates.unsqueeze(-1) * experts).sum(dim=1)  # (n, d)
 
 
+def principal_components(vectors: torch.Tensor, dim: int, *, std: float) -> torch.Tensor:
+    """``(n, dim)``: ``vectors`` ``(n, t)`` on their first ``dim`` principal axes, overall std ``std``.
+
+    Past ``min(n, t)`` axes the columns are normal noise of that std (torch's RNG).
+    """
+    centred = vectors.double() - vectors.double().mean(0)  # (n, t)
+    u, s, _ = torch.linalg.svd(centred, full_matrices=False)  # (n, r), (r,)
+    k = min(dim, len(s))
+    out = torch.randn(vectors.shape[0], dim, dtype=torch.float64) * std  # (n, dim)
+    scores = u[:, :k] * s[:k]  # (n, k)
+    spread = scores.std()
+    if float(spread) > 0:
+        out[:, :k] = scores * (std / spread)
+    return out.float()
+
+
 class ItemEncoder(nn.Module):
     """Vectors of item tokens: 0 = padding, ``1..n`` = items, ``n + 1`` = ``[MASK]``.
 
@@ -78,6 +94,8 @@ class ItemEncoder(nn.Module):
         trained: bool ``(n,)``, items with training events (default: all).
         num_experts: experts of the MoE adaptor.
         adaptor_dropout: dropout on text vectors inside the adaptor.
+        id_init: ``(n, t)`` vectors whose principal components start the ID vectors
+            (``principal_components``); ``None``: normal, std 0.02.
         id_dropout: ``id+text``: chance per item and training step that the scored
             ID vector is replaced by the learned unknown-item vector (``drop_ids``);
             untrained items always use that vector. 0: no dropout, zero ID part for
@@ -101,6 +119,7 @@ class ItemEncoder(nn.Module):
         num_experts: int = 8,
         adaptor_dropout: float = 0.1,
         id_dropout: float = 0.0,
+        id_init: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         self.id_dropout = float(id_dropout)
@@ -114,6 +133,9 @@ class ItemEncoder(nn.Module):
         if mode in ("id", "id+text"):
             self.ids = nn.Embedding(num_items, dim)
             nn.init.normal_(self.ids.weight, std=0.02)
+            if id_init is not None:
+                with torch.no_grad():
+                    self.ids.weight.copy_(principal_components(id_init, dim, std=0.02))
         if mode in ("id+text", "text"):
             if text is None or text.ndim != 2 or text.shape[0] != num_items:
                 shape = None if text is None else tuple(text.shape)

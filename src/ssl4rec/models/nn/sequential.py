@@ -174,6 +174,7 @@ class SequentialRecommender(Recommender[C]):
         self.item_text = item_text
         self.net: SequenceNet | None = None
         self._restored_text_shape: tuple[int, int] | None = None
+        self._restoring = False  # loading saved weights: no text needed to start ID vectors
         self._windows_cache: tuple[int, int, list[np.ndarray]] | None = None
         self._sampling: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -182,18 +183,20 @@ class SequentialRecommender(Recommender[C]):
     def build(self, data: Interactions) -> None:
         cfg = self.config
         n = data.num_items
-        text = self._text_vectors(data) if cfg.item_repr != "id" else None
+        reads_text = cfg.item_repr != "id" or (cfg.id_init == "text" and not self._restoring)
+        text = self._text_vectors(data) if reads_text else None
         trained = torch.from_numpy(data.item_counts > 0) if len(data) else None
         with seeded(cfg.seed):
             items = ItemEncoder(
                 n,
                 cfg.embedding_dim,
                 cfg.item_repr,
-                text=text,
+                text=text if cfg.item_repr != "id" else None,
                 trained=trained,
                 num_experts=cfg.num_experts,
                 adaptor_dropout=cfg.adaptor_dropout,
                 id_dropout=cfg.id_dropout,
+                id_init=text if cfg.id_init == "text" and not self._restoring else None,
             )
             encoder = TransformerEncoder(
                 cfg.embedding_dim,
@@ -218,8 +221,9 @@ class SequentialRecommender(Recommender[C]):
 
     def _text_vectors(self, data: Interactions) -> torch.Tensor:
         """``(num_items, t)`` text vectors: given, from the source, or restored from a save."""
+        owner = type(self).__name__
         return resolve_item_text(
-            type(self).__name__,
+            owner if self.config.item_repr != "id" else f"{owner} (id_init 'text')",
             self.config.item_repr,
             self.item_text,
             data,
@@ -229,7 +233,11 @@ class SequentialRecommender(Recommender[C]):
     def _restore(self, directory: Path) -> None:
         if self.config.item_repr != "id" and self.item_text is None:
             self._restored_text_shape = saved_text_shape(directory, "net.items.text")
-        super()._restore(directory)
+        self._restoring = True
+        try:
+            super()._restore(directory)
+        finally:
+            self._restoring = False
 
     @override
     def modules(self) -> dict[str, nn.Module]:
