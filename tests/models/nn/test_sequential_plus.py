@@ -273,17 +273,23 @@ def test_adamw_decays_matrices_and_embeddings_but_not_norms_or_biases():
     assert isinstance(SASRec(**TINY).fit(data, train_config=CFG).configure_optimizers()["model"], torch.optim.Adam)
 
 
-def test_label_smoothing_is_the_smoothed_full_cross_entropy():
+def _first_step(**options):
+    """Loss of SASRec's first training batch, with its hidden states and targets (0-based)."""
     data = cycle_data()
-    model = SASRec(**TINY, label_smoothing=0.2)
+    model = SASRec(**TINY, **options)
     model.build(data)
     batch = next(iter(model.batches(data, torch.Generator().manual_seed(0))))
     loss = model.training_step(batch)["loss"]
     net = model.net
     hidden, _ = net(batch["tokens"], net.items.table())
     keep = batch["targets"] > 0
-    logp = torch.log_softmax(hidden[keep] @ net.items.table().T, dim=1)  # (N, n)
-    nll = -logp.gather(1, (batch["targets"][keep] - 1)[:, None]).squeeze(1)
+    return loss, hidden[keep], net.items.table(), batch["targets"][keep] - 1
+
+
+def test_label_smoothing_is_the_smoothed_full_cross_entropy():
+    loss, hidden, table, targets = _first_step(label_smoothing=0.2)
+    logp = torch.log_softmax(hidden @ table.T, dim=1)  # (N, n)
+    nll = -logp.gather(1, targets[:, None]).squeeze(1)
     torch.testing.assert_close(loss, (0.8 * nll - 0.2 * logp.mean(1)).mean())
     with pytest.raises(ConfigError, match="label_smoothing"):
         SASRec(**TINY, label_smoothing=1.0)
@@ -293,18 +299,11 @@ def test_label_smoothing_is_the_smoothed_full_cross_entropy():
 
 # ---------------------------------------------------------------------------- cosine scoring
 def test_score_temperature_trains_and_serves_cosine_over_tau(tmp_path):
-    data = cycle_data()
-    model = SASRec(**TINY, score_temperature=0.1)
-    model.build(data)
-    batch = next(iter(model.batches(data, torch.Generator().manual_seed(0))))
-    loss = model.training_step(batch)["loss"]
-    net = model.net
-    hidden, _ = net(batch["tokens"], net.items.table())
-    keep = batch["targets"] > 0
-    cosine = F.normalize(hidden[keep], dim=1) @ F.normalize(net.items.table(), dim=1).T  # (N, n)
-    torch.testing.assert_close(loss, F.cross_entropy(cosine / 0.1, batch["targets"][keep] - 1))
+    loss, hidden, table, targets = _first_step(score_temperature=0.1)
+    cosine = F.normalize(hidden, dim=1) @ F.normalize(table, dim=1).T  # (N, n)
+    torch.testing.assert_close(loss, F.cross_entropy(cosine / 0.1, targets))
 
-    model = SASRec(**{**TINY, "epochs": 1}, score_temperature=0.1).fit(data, train_config=CFG)
+    model = SASRec(**{**TINY, "epochs": 1}, score_temperature=0.1).fit(cycle_data(), train_config=CFG)
     histories = [np.array([0, 1, 2]), np.array([3])]
     queries, items = model.query_vectors(histories), model.item_vectors()
     np.testing.assert_allclose(np.linalg.norm(queries, axis=1), 10.0, rtol=1e-5)
